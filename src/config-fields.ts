@@ -1,0 +1,102 @@
+/**
+ * Typed configuration fields. Each module declares its slice (an object of fields) next to
+ * itself; `config.ts` assembles the slices, reads the environment once, checks every value
+ * and freezes the result. The README's environment table is generated from the same fields.
+ */
+export interface Field<T> {
+  env: string;
+  description: string;
+  default: T;
+  example?: string;
+  /** Never echoed in errors or logs (API keys, passwords). */
+  secret?: boolean;
+  parse(raw: string): T;
+  /** The default as a user would type it, for the docs. */
+  show(value: T): string;
+}
+
+export type Slice = Record<string, Field<unknown>>;
+export type Infer<S extends Slice> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
+
+type Base = { env: string; description: string; example?: string; secret?: boolean };
+
+export function str(o: Base & { default: string; pattern?: RegExp; allowEmpty?: boolean }): Field<string> {
+  return {
+    ...o,
+    parse(raw) {
+      const v = raw.trim();
+      if (!o.allowEmpty && v === '') throw new Error('must not be empty');
+      if (o.pattern && !o.pattern.test(v)) throw new Error(`must match ${o.pattern}`);
+      return v;
+    },
+    show: (v) => v,
+  };
+}
+
+export function optionalStr(o: Base & { pattern?: RegExp }): Field<string | undefined> {
+  return {
+    ...o,
+    default: undefined,
+    parse(raw) {
+      const v = raw.trim();
+      if (v === '') return undefined;
+      if (o.pattern && !o.pattern.test(v)) throw new Error(`must match ${o.pattern}`);
+      return v;
+    },
+    show: (v) => v ?? '(unset)',
+  };
+}
+
+export function int(o: Base & { default: number; min: number; max: number }): Field<number> {
+  return {
+    ...o,
+    parse(raw) {
+      const v = raw.trim().replace(/_/g, '');
+      if (!/^-?\d+$/.test(v)) throw new Error(`must be a whole number from ${o.min} to ${o.max}`);
+      const n = Number(v);
+      if (n < o.min || n > o.max) throw new Error(`must be from ${o.min} to ${o.max}`);
+      return n;
+    },
+    show: (v) => String(v),
+  };
+}
+
+export function bool(o: Base & { default: boolean }): Field<boolean> {
+  return {
+    ...o,
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new Error('must be true or false');
+    },
+    show: (v) => String(v),
+  };
+}
+
+export function oneOf<const T extends string>(o: Base & { default: T; values: readonly T[] }): Field<T> {
+  return {
+    ...o,
+    parse(raw) {
+      const v = raw.trim().toLowerCase() as T;
+      if (!o.values.includes(v)) throw new Error(`must be one of ${o.values.join(', ')}`);
+      return v;
+    },
+    show: (v) => v,
+  };
+}
+
+export function list(o: Base & { default: string[]; item?: RegExp }): Field<string[]> {
+  return {
+    ...o,
+    parse(raw) {
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const it of items) if (o.item && !o.item.test(it)) throw new Error(`item "${it}" must match ${o.item}`);
+      return items;
+    },
+    show: (v) => v.join(','),
+  };
+}

@@ -1,0 +1,90 @@
+import { int, oneOf } from '../config-fields.js';
+
+export const ORDERING_MODES = ['key', 'unordered', 'partition'] as const;
+export type OrderingMode = (typeof ORDERING_MODES)[number];
+
+export const pipelineFields = {
+  ordering: oneOf({
+    env: 'ORDERING',
+    description:
+      'key: same-key events one after another, other keys concurrently; unordered: any event of a partition may run; partition: one at a time.',
+    default: 'key',
+    values: ORDERING_MODES,
+  }),
+  partitionConcurrency: int({
+    env: 'PARTITION_CONCURRENCY',
+    description: 'Validations running at once within one partition (the per-partition semaphore).',
+    default: 64,
+    min: 1,
+    max: 10_000,
+  }),
+  globalConcurrency: int({
+    env: 'GLOBAL_CONCURRENCY',
+    description: 'Validations running at once across all partitions of this process.',
+    default: 512,
+    min: 1,
+    max: 100_000,
+  }),
+  partitionWindow: int({
+    env: 'PARTITION_WINDOW',
+    description:
+      'Offsets a partition may have in flight (dispatched, not yet committable) before it is paused; bounds memory and the replay after a crash.',
+    default: 2000,
+    min: 1,
+    max: 1_000_000,
+  }),
+  validationTimeoutMs: int({
+    env: 'VALIDATION_TIMEOUT_MS',
+    description: 'Deadline for one validation; past it the verdict is unknown/timeout.',
+    default: 10_000,
+    min: 10,
+    max: 600_000,
+  }),
+  maxMessageBytes: int({
+    env: 'MAX_MESSAGE_BYTES',
+    description: 'Larger input values go to the dead-letter topic as OVERSIZED.',
+    default: 65_536,
+    min: 64,
+    max: 10_485_760,
+  }),
+  inputFormat: oneOf({
+    env: 'INPUT_FORMAT',
+    description: 'auto: by content-type header, else JSON if the value starts with "{", else Avro binary.',
+    default: 'auto',
+    values: ['auto', 'avro', 'json'] as const,
+  }),
+  riskyRoute: oneOf({
+    env: 'RISKY_ROUTE',
+    description: 'Topic for risky verdicts (they keep their reason and flags).',
+    default: 'valid',
+    values: ['valid', 'invalid'] as const,
+  }),
+  publishBatchSize: int({
+    env: 'PUBLISH_BATCH_SIZE',
+    description: 'Results sent to Kafka in one request at most.',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+  }),
+  publishLingerMs: int({
+    env: 'PUBLISH_LINGER_MS',
+    description: 'How long a result may wait for others to share its request.',
+    default: 5,
+    min: 0,
+    max: 10_000,
+  }),
+  commitIntervalMs: int({
+    env: 'COMMIT_INTERVAL_MS',
+    description: 'How often committable offsets are committed.',
+    default: 500,
+    min: 10,
+    max: 60_000,
+  }),
+  shutdownTimeoutMs: int({
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    description: 'On SIGTERM/SIGINT, how long in-flight work may drain before the process commits what it can and exits.',
+    default: 20_000,
+    min: 100,
+    max: 600_000,
+  }),
+};

@@ -1,0 +1,66 @@
+/**
+ * The validator contract and the verdict taxonomy of ARCHITECTURE.md ("Verdicts").
+ * Every check plugs in behind `Validator.validate`; the pipeline only sees a `Verdict`.
+ */
+export const VERDICTS = ['deliverable', 'undeliverable', 'risky', 'unknown'] as const;
+export type VerdictKind = (typeof VERDICTS)[number];
+
+export const UNDELIVERABLE_REASONS = [
+  'invalid_syntax',
+  'invalid_domain',
+  'no_mx',
+  'null_mx',
+  'mailbox_not_found',
+  'mailbox_disabled',
+] as const;
+export const RISKY_REASONS = ['disposable', 'role', 'accept_all', 'possible_typo', 'mailbox_full'] as const;
+export const UNKNOWN_REASONS = [
+  'timeout',
+  'dns_unavailable',
+  'provider_unavailable',
+  'rate_limited',
+  'smtp_unavailable',
+  'greylisted',
+] as const;
+export const REASONS = [...UNDELIVERABLE_REASONS, ...RISKY_REASONS, ...UNKNOWN_REASONS] as const;
+export type Reason = (typeof REASONS)[number];
+
+export const FLAGS = ['free', 'role', 'disposable', 'accept_all', 'has_mx', 'smtputf8', 'did_you_mean'] as const;
+export type Flag = (typeof FLAGS)[number];
+
+export type CheckStatus = 'pass' | 'fail' | 'unknown' | 'skipped';
+
+/** One check's outcome, carried in the result record. */
+export interface CheckOutcome {
+  /** e.g. "syntax", "lists", "dns", "provider", "smtp". */
+  name: string;
+  status: CheckStatus;
+  /** The reason this check contributed, if any. */
+  reason: Reason | null;
+  /** Short machine-readable detail (e.g. "mx=mx1.example.com", "smtp 550 5.1.1"); never the address. */
+  detail: string | null;
+  durationMs: number;
+}
+
+export interface Verdict {
+  verdict: VerdictKind;
+  /** The one decisive reason; null for a clean `deliverable`. */
+  reason: Reason | null;
+  flags: Flag[];
+  /** The normalised address (trimmed, NFC, lower-case domain), or the trimmed input if unparsable. */
+  normalized: string;
+  /** A suggested correction when `did_you_mean` is flagged. */
+  suggestion: string | null;
+  checks: CheckOutcome[];
+}
+
+export interface ValidateOptions {
+  /** Aborted when the processor gives up on this event (timeout, revocation, shutdown). */
+  signal: AbortSignal;
+}
+
+export interface Validator {
+  validate(address: string, options: ValidateOptions): Promise<Verdict>;
+  /** Releases sockets, pools and timers. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { type Admin, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { inject } from 'vitest';
+
+/** The broker list of the run's real Kafka (global setup or KAFKA_BROKERS). */
+export function testBrokers(): string[] {
+  return inject('kafkaBrokers').split(',');
+}
+
+/** A name no other test uses: every test makes its own topics and group. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testKafka(clientId = uniqueName('test-client')): Kafka {
+  return new Kafka({ clientId, brokers: testBrokers(), logLevel: logLevel.NOTHING });
+}
+
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopics(names: string[], partitions = 1): Promise<void> {
+  await withAdmin((admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: partitions })) }),
+  );
+}
+
+export async function deleteTopics(names: string[]): Promise<void> {
+  await withAdmin((admin) => admin.deleteTopics({ topics: names })).catch(() => {});
+}
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+/**
+ * Reads `topics` from the beginning until `count` records arrived or `timeoutMs` passed
+ * (then it resolves with what it has, so the test's assertion names what is missing).
+ */
+export async function consumeRecords(
+  topics: string[],
+  count: number,
+  timeoutMs = 30_000,
+  options: { readCommitted?: boolean } = {},
+): Promise<ConsumedRecord[]> {
+  const consumer = testKafka().consumer({
+    groupId: uniqueName('test-reader'),
+    readUncommitted: !options.readCommitted,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  const out: ConsumedRecord[] = [];
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    if (count === 0) {
+      clearTimeout(timer);
+      resolve();
+      return;
+    }
+    void consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        out.push({ topic, partition, message });
+        if (out.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out;
+}
+
+/** Sum of end offsets of a topic: how many records it holds (no compaction in tests). */
+export async function topicSize(topic: string): Promise<number> {
+  return withAdmin(async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  });
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // One real broker for the whole run, started here unless KAFKA_BROKERS points at one.
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // The machine has 2 cores and the broker needs one; integration files share it.
+    maxWorkers: 2,
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
+  },
+});

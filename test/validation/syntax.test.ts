@@ -1,0 +1,268 @@
+import { describe, expect, it } from 'vitest';
+import { parseAddress } from '../../src/validation/syntax.js';
+
+type Vector = {
+  input: string;
+  /** 'ok', or the failure reason and detail. */
+  expect: 'ok' | ['invalid_syntax' | 'invalid_domain', string];
+  /** The rule that decides it. */
+  rfc: string;
+  normalized?: string;
+  asciiDomain?: string;
+  smtputf8?: boolean;
+};
+
+const l64 = 'a'.repeat(64);
+const label63 = 'b'.repeat(63);
+// 4 × 63-octet labels + "com" + separators = 259 > 255.
+const domain259 = `${label63}.${label63}.${label63}.${label63}.com`;
+// 64 + 1 + 189 = 254 (the limit) and 255 (one over).
+const domain189 = `${'c'.repeat(61)}.${'c'.repeat(61)}.${'c'.repeat(61)}.com`;
+const domain190 = `${'c'.repeat(62)}.${'c'.repeat(61)}.${'c'.repeat(61)}.com`;
+
+const vectors: Vector[] = [
+  // --- dot-atom local parts ---
+  { input: 'user@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Dot-string' },
+  { input: 'first.last@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Dot-string = Atom *("." Atom)' },
+  { input: "o'brien+tag@example.com", expect: 'ok', rfc: "RFC 5322 §3.2.3 atext includes ' and +" },
+  { input: "!#$%&'*+-/=?^_`{|}~@example.com", expect: 'ok', rfc: 'RFC 5322 §3.2.3 every atext special' },
+  {
+    input: '.user@example.com',
+    expect: ['invalid_syntax', 'local_leading_dot'],
+    rfc: 'RFC 5321 §4.1.2 Atom is 1*atext',
+  },
+  { input: 'user.@example.com', expect: ['invalid_syntax', 'local_trailing_dot'], rfc: 'RFC 5321 §4.1.2 Dot-string' },
+  {
+    input: 'us..er@example.com',
+    expect: ['invalid_syntax', 'local_consecutive_dots'],
+    rfc: 'RFC 5321 §4.1.2 Dot-string (empty atom)',
+  },
+  { input: '@example.com', expect: ['invalid_syntax', 'local_empty'], rfc: 'RFC 5321 §4.1.2 Local-part non-empty' },
+  {
+    input: 'us,er@example.com',
+    expect: ['invalid_syntax', 'local_invalid_char'],
+    rfc: 'RFC 5322 §3.2.3 "," is a special',
+  },
+  { input: 'us[er@example.com', expect: ['invalid_syntax', 'local_invalid_char'], rfc: 'RFC 5322 §3.2.3 specials' },
+  {
+    input: 'userexample.com',
+    expect: ['invalid_syntax', 'missing_at'],
+    rfc: 'RFC 5321 §4.1.2 Mailbox = Local-part "@" …',
+  },
+  { input: 'a@b@example.com', expect: ['invalid_syntax', 'multiple_at'], rfc: 'RFC 5321 §4.1.2 "@" is not atext' },
+  { input: '', expect: ['invalid_syntax', 'empty'], rfc: 'RFC 5321 §4.1.2 Mailbox' },
+  // --- quoted local parts ---
+  { input: '"john doe"@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Quoted-string, qtextSMTP includes SP' },
+  { input: '"john\\"doe"@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 quoted-pairSMTP' },
+  { input: '"a@b"@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 "@" is qtextSMTP' },
+  { input: '""@example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Quoted-string = DQUOTE *QcontentSMTP DQUOTE' },
+  { input: '"unterminated@example.com', expect: ['invalid_syntax', 'quoted_unterminated'], rfc: 'RFC 5321 §4.1.2' },
+  {
+    input: '"a\tb"@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:folding_white_space'],
+    rfc: 'RFC 5322 §3.2.4 FWS in quoted-string; not qtextSMTP',
+  },
+  {
+    input: '"a\\\u0001"@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:obs_quoted_pair'],
+    rfc: 'RFC 5322 §4.1 obs-qp; RFC 5321 quoted-pairSMTP is %d92 %d32-126',
+  },
+  // --- RFC 5322-only forms ---
+  {
+    input: 'user(comment)@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:comment'],
+    rfc: 'RFC 5322 §3.2.2 CFWS; not in RFC 5321',
+  },
+  {
+    input: 'user@(comment)example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:comment'],
+    rfc: 'RFC 5322 §3.2.2 CFWS; not in RFC 5321',
+  },
+  {
+    input: '"quoted".atom@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:obs_local_part'],
+    rfc: 'RFC 5322 §4.4 obs-local-part = word *("." word)',
+  },
+  {
+    input: 'atom."quoted"@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:obs_local_part'],
+    rfc: 'RFC 5322 §4.4 obs-local-part',
+  },
+  {
+    input: 'John Doe <john@example.com>',
+    expect: ['invalid_syntax', 'rfc5322_only:folding_white_space'],
+    rfc: 'RFC 5322 §3.4 name-addr is not an addr-spec',
+  },
+  {
+    input: '<john@example.com>',
+    expect: ['invalid_syntax', 'rfc5322_only:name_addr'],
+    rfc: 'RFC 5322 §3.4 angle-addr',
+  },
+  {
+    input: 'user@[example.com]',
+    expect: ['invalid_syntax', 'rfc5322_only:domain_literal'],
+    rfc: 'RFC 5322 §3.4.1 domain-literal; RFC 5321 §4.1.3 allows only address literals',
+  },
+  // --- lengths (octets) ---
+  { input: `${l64}@example.com`, expect: 'ok', rfc: 'RFC 5321 §4.5.3.1.1 local part ≤ 64 octets' },
+  { input: `${l64}a@example.com`, expect: ['invalid_syntax', 'local_too_long'], rfc: 'RFC 5321 §4.5.3.1.1' },
+  {
+    input: `${'é'.repeat(33)}@example.com`,
+    expect: ['invalid_syntax', 'local_too_long'],
+    rfc: 'RFC 5321 §4.5.3.1.1 counts octets: 33 × é = 66 octets in UTF-8',
+  },
+  { input: `${'é'.repeat(32)}@example.com`, expect: 'ok', smtputf8: true, rfc: 'RFC 5321 §4.5.3.1.1: 64 octets' },
+  { input: `${l64}@${domain189}`, expect: 'ok', rfc: 'RFC 5321 §4.5.3.1.3 path: address ≤ 254 octets' },
+  { input: `${l64}@${domain190}`, expect: ['invalid_syntax', 'address_too_long'], rfc: 'RFC 5321 §4.5.3.1.3' },
+  { input: `u@${label63}.com`, expect: 'ok', rfc: 'RFC 1035 §2.3.4 label ≤ 63 octets' },
+  { input: `u@${label63}b.com`, expect: ['invalid_domain', 'label_too_long'], rfc: 'RFC 1035 §2.3.4' },
+  { input: `u@${domain259}`, expect: ['invalid_domain', 'domain_too_long'], rfc: 'RFC 5321 §4.5.3.1.2 domain ≤ 255' },
+  // --- domains ---
+  { input: 'user@sub.example.co.uk', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Domain = sub-domain *("." sub-domain)' },
+  { input: 'user@a-b.example.com', expect: 'ok', rfc: 'RFC 5321 §4.1.2 Ldh-str' },
+  { input: 'user@3com.com', expect: 'ok', rfc: 'RFC 1123 §2.1 labels may start with a digit' },
+  { input: 'user@-example.com', expect: ['invalid_domain', 'label_hyphen_edge'], rfc: 'RFC 5321 §4.1.2 Let-dig first' },
+  {
+    input: 'user@example-.com',
+    expect: ['invalid_domain', 'label_hyphen_edge'],
+    rfc: 'RFC 5321 §4.1.2 Ldh-str ends Let-dig',
+  },
+  { input: 'user@exa_mple.com', expect: ['invalid_domain', 'domain_invalid_char'], rfc: 'RFC 5321 §4.1.2 LDH only' },
+  { input: 'user@example..com', expect: ['invalid_domain', 'domain_empty_label'], rfc: 'RFC 5321 §4.1.2 sub-domain' },
+  { input: 'user@.example.com', expect: ['invalid_domain', 'domain_leading_dot'], rfc: 'RFC 5321 §4.1.2 sub-domain' },
+  {
+    input: 'user@example.com.',
+    expect: ['invalid_domain', 'domain_trailing_dot'],
+    rfc: 'RFC 5321 §4.1.2 (no root dot)',
+  },
+  { input: 'user@', expect: ['invalid_syntax', 'domain_empty'], rfc: 'RFC 5321 §4.1.2 Mailbox' },
+  {
+    input: 'user@localhost',
+    expect: ['invalid_domain', 'domain_not_fully_qualified'],
+    rfc: 'RFC 5321 §2.3.5 only fully-qualified domain names',
+  },
+  { input: 'user@1.2.3.4', expect: ['invalid_domain', 'tld_numeric'], rfc: 'RFC 3696 §2 TLD is not all-numeric' },
+  {
+    input: 'user@Example.COM',
+    expect: 'ok',
+    normalized: 'user@example.com',
+    rfc: 'RFC 5321 §2.4 domains are case-insensitive',
+  },
+  {
+    input: 'User@example.com',
+    expect: 'ok',
+    normalized: 'User@example.com',
+    rfc: 'RFC 5321 §2.4 local part case kept',
+  },
+  // --- address literals ---
+  { input: 'user@[192.0.2.1]', expect: 'ok', rfc: 'RFC 5321 §4.1.3 IPv4-address-literal' },
+  {
+    input: 'user@[256.0.2.1]',
+    expect: ['invalid_domain', 'address_literal_invalid_ipv4'],
+    rfc: 'RFC 5321 §4.1.3 Snum ≤ 255',
+  },
+  {
+    input: 'user@[192.0.2]',
+    expect: ['invalid_domain', 'address_literal_invalid_ipv4'],
+    rfc: 'RFC 5321 §4.1.3 4 × Snum',
+  },
+  {
+    input: 'user@[IPv6:2001:db8::1]',
+    expect: 'ok',
+    normalized: 'user@[IPv6:2001:db8::1]',
+    rfc: 'RFC 5321 §4.1.3 IPv6-address-literal',
+  },
+  { input: 'user@[ipv6:2001:DB8::1]', expect: 'ok', normalized: 'user@[IPv6:2001:db8::1]', rfc: 'RFC 5321 §4.1.3' },
+  {
+    input: 'user@[IPv6:2001:db8::g]',
+    expect: ['invalid_domain', 'address_literal_invalid_ipv6'],
+    rfc: 'RFC 4291 §2.2',
+  },
+  {
+    input: 'user@[x400:abc]',
+    expect: ['invalid_domain', 'address_literal_unknown_tag'],
+    rfc: 'RFC 5321 §4.1.3 General-address-literal: no such tag registered',
+  },
+  { input: 'user@[192.0.2.1', expect: ['invalid_domain', 'address_literal_unterminated'], rfc: 'RFC 5321 §4.1.3' },
+  // --- internationalised (RFC 6531) ---
+  {
+    input: 'user@bücher.de',
+    expect: 'ok',
+    asciiDomain: 'xn--bcher-kva.de',
+    smtputf8: false,
+    rfc: 'RFC 5890/5891 U-label → A-label for DNS; ASCII local part needs no SMTPUTF8',
+  },
+  {
+    input: 'josé@example.com',
+    expect: 'ok',
+    smtputf8: true,
+    rfc: 'RFC 6531 §3.3 UTF8-non-ascii in atext needs SMTPUTF8',
+  },
+  {
+    input: '用户@例子.广告',
+    expect: 'ok',
+    smtputf8: true,
+    asciiDomain: 'xn--fsqu00a.xn--4rr70v',
+    rfc: 'RFC 6531 §3.3',
+  },
+  {
+    input: '"josé doe"@example.com',
+    expect: 'ok',
+    smtputf8: true,
+    rfc: 'RFC 6531 §3.3 UTF8-non-ascii in qtextSMTP',
+  },
+  {
+    input: 'user@BÜCHER.de',
+    expect: 'ok',
+    normalized: 'user@bücher.de',
+    asciiDomain: 'xn--bcher-kva.de',
+    rfc: 'RFC 5891 §5 / UTS #46 case mapping',
+  },
+  { input: 'user@xn--zz.com', expect: ['invalid_domain', 'idn_invalid'], rfc: 'RFC 5891 §5.4 A-label must decode' },
+  {
+    input: 'jose\u0301@example.com',
+    expect: 'ok',
+    normalized: 'josé@example.com',
+    smtputf8: true,
+    rfc: 'RFC 6531 §3.1 / RFC 5198: NFC normalisation',
+  },
+  // --- normalisation ---
+  { input: '  user@example.com \n', expect: 'ok', normalized: 'user@example.com', rfc: 'input hygiene: trim' },
+  {
+    input: 'us er@example.com',
+    expect: ['invalid_syntax', 'rfc5322_only:folding_white_space'],
+    rfc: 'RFC 5322 §3.2.2',
+  },
+];
+
+describe('parseAddress: RFC 5321/5322/6531 vectors', () => {
+  it.each(vectors)('$input → $expect ($rfc)', (v) => {
+    const r = parseAddress(v.input);
+    if (v.expect === 'ok') {
+      expect(r, JSON.stringify(r)).toMatchObject({ ok: true });
+      if (!r.ok) return;
+      if (v.normalized !== undefined) expect(r.normalized).toBe(v.normalized);
+      if (v.asciiDomain !== undefined) expect(r.asciiDomain).toBe(v.asciiDomain);
+      expect(r.smtputf8).toBe(v.smtputf8 ?? false);
+    } else {
+      expect(r).toMatchObject({ ok: false, reason: v.expect[0], detail: v.expect[1] });
+    }
+  });
+
+  it('splits and normalises a valid address', () => {
+    expect(parseAddress('  Jane.Doe@Example.COM ')).toEqual({
+      ok: true,
+      local: 'Jane.Doe',
+      domain: 'example.com',
+      asciiDomain: 'example.com',
+      normalized: 'Jane.Doe@example.com',
+      smtputf8: false,
+      addressLiteral: false,
+    });
+  });
+
+  it('marks address literals so DNS is skipped', () => {
+    const r = parseAddress('user@[192.0.2.1]');
+    expect(r).toMatchObject({ ok: true, addressLiteral: true, asciiDomain: '[192.0.2.1]' });
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createValidator } from '../../src/validation/validator.js';
+
+const signal = new AbortController().signal;
+
+describe('createValidator with local checks', () => {
+  const validator = createValidator(loadConfig({}).validation);
+
+  it.each([
+    ['jane.doe@example.com', 'deliverable', null, []],
+    ['not-an-address', 'undeliverable', 'invalid_syntax', []],
+    ['jane@exa_mple.com', 'undeliverable', 'invalid_domain', []],
+    ['jane@mailinator.com', 'risky', 'disposable', ['disposable']],
+    ['admin@example.com', 'risky', 'role', ['role']],
+    ['admin@mailinator.com', 'risky', 'disposable', ['role', 'disposable']],
+    ['jane@gmail.con', 'risky', 'possible_typo', ['did_you_mean']],
+    ['jane@gmial.com', 'risky', 'disposable', ['disposable', 'did_you_mean']],
+    ['jane@gmail.com', 'deliverable', null, ['free']],
+    ['josé@example.com', 'deliverable', null, ['smtputf8']],
+  ])('%s → %s / %s %j', async (address, verdict, reason, flags) => {
+    const v = await validator.validate(address, { signal });
+    expect(v.verdict).toBe(verdict);
+    expect(v.reason).toBe(reason);
+    expect(v.flags).toEqual(flags);
+  });
+
+  it('reports the normalised address, a suggestion and per-check outcomes', async () => {
+    const v = await validator.validate('  Jane@GMAIL.con ', { signal });
+    expect(v.normalized).toBe('Jane@gmail.con');
+    expect(v.suggestion).toBe('Jane@gmail.com');
+    expect(v.checks.map((c) => [c.name, c.status, c.reason])).toEqual([
+      ['syntax', 'pass', null],
+      ['lists', 'fail', 'possible_typo'],
+    ]);
+    for (const c of v.checks) expect(c.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('stops at a syntax failure and names the rule', async () => {
+    const v = await validator.validate('user(comment)@example.com', { signal });
+    expect(v.checks).toHaveLength(1);
+    expect(v.checks[0]).toMatchObject({ name: 'syntax', status: 'fail', detail: 'rfc5322_only:comment' });
+  });
+
+  it('treats a non-string as invalid syntax rather than throwing', async () => {
+    const v = await validator.validate(42 as unknown as string, { signal });
+    expect(v).toMatchObject({ verdict: 'undeliverable', reason: 'invalid_syntax' });
+  });
+
+  it('skips the lists when CHECK_LISTS=false', async () => {
+    const bare = createValidator(loadConfig({}, { CHECK_LISTS: 'false' }).validation);
+    const v = await bare.validate('admin@mailinator.com', { signal });
+    expect(v).toMatchObject({ verdict: 'deliverable', reason: null, flags: [] });
+    expect(v.checks.map((c) => c.name)).toEqual(['syntax']);
+  });
+});

@@ -3,72 +3,149 @@
  * cost — syntax → lists → DNS/MX → HTTP provider → SMTP — and a definitive negative stops
  * the costlier ones (no point asking a provider about a domain without MX).
  */
+
+import { getServers } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import type { ValidationOptions } from '../config.js';
+import { type MxLookup, MxResolver } from './dns.js';
+import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
-import { parseAddress } from './syntax.js';
+import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
 
 export interface ValidatorDeps {
   /** Pre-built lists (tests, or to share one copy between validators). */
   lists?: EmailLists;
+  /** A pre-built resolver (tests inject one with a fake clock). */
+  dns?: MxResolver;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
   return { name, status: statusFor(reason), reason, detail, durationMs: performance.now() - started };
 }
 
+export interface ValidatorChecks {
+  lists: EmailLists | null;
+  dns: MxResolver | null;
+}
+
 export class EmailValidator implements Validator {
-  constructor(private readonly lists: EmailLists | null) {}
+  constructor(private readonly checks: ValidatorChecks) {}
 
-  async validate(address: string, _options: ValidateOptions): Promise<Verdict> {
-    return this.validateLocal(address);
-  }
-
-  /** The synchronous local checks (syntax and lists), exposed for the benchmark. */
-  validateLocal(address: string): Verdict {
+  async validate(address: string, options: ValidateOptions): Promise<Verdict> {
     const b = new VerdictBuilder();
-    let started = performance.now();
-    if (typeof address !== 'string') {
-      b.addCheck(outcome('syntax', 'invalid_syntax', 'not_a_string', started));
-      return b.build('');
-    }
-    const parsed = parseAddress(address);
-    if (!parsed.ok) {
-      b.addCheck(outcome('syntax', parsed.reason, parsed.detail, started));
-      return b.build(parsed.normalized);
-    }
-    b.addCheck(outcome('syntax', null, parsed.addressLiteral ? 'address_literal' : null, started));
-    if (parsed.smtputf8) b.flag('smtputf8');
-
-    if (this.lists !== null && !parsed.addressLiteral) {
-      started = performance.now();
-      const facts = this.lists.domainFacts(parsed.asciiDomain);
-      const role = this.lists.isRole(parsed.local);
-      let reason: Reason | null = null;
-      let detail: string | null = null;
-      if (facts.disposable) {
-        reason = 'disposable';
-        b.flag('disposable');
-        if (facts.denied) detail = 'deny_list';
-      }
-      if (role) {
-        reason ??= 'role';
-        b.flag('role');
-      }
-      if (facts.free) b.flag('free');
-      if (facts.suggestion !== null) {
-        reason ??= 'possible_typo';
-        b.suggest(`${parsed.local}@${facts.suggestion}`);
-        detail ??= `did_you_mean=${facts.suggestion}`;
-      }
-      b.addCheck(outcome('lists', reason, detail, started));
+    const parsed = this.runLocal(address, b);
+    if (parsed === null) return b.build('');
+    if (!parsed.ok) return b.build(parsed.normalized);
+    const { dns } = this.checks;
+    if (dns !== null && !parsed.addressLiteral) {
+      const started = performance.now();
+      // The warm-cache path stays synchronous up to here: no promise per cached domain.
+      const lookup =
+        dns.cached(parsed.asciiDomain) ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
+      recordDns(b, lookup, started);
     }
     return b.build(parsed.normalized);
   }
 
+  /** Only the synchronous local checks (syntax and lists), for callers and benchmarks that want no I/O. */
+  validateLocal(address: string): Verdict {
+    const b = new VerdictBuilder();
+    const parsed = this.runLocal(address, b);
+    if (parsed === null) return b.build('');
+    return b.build(parsed.normalized);
+  }
+
+  /** Syntax then lists; returns the parse (or null for a non-string), having recorded both checks. */
+  private runLocal(address: string, b: VerdictBuilder): ReturnType<typeof parseAddress> | null {
+    let started = performance.now();
+    if (typeof address !== 'string') {
+      b.addCheck(outcome('syntax', 'invalid_syntax', 'not_a_string', started));
+      return null;
+    }
+    const parsed = parseAddress(address);
+    if (!parsed.ok) {
+      b.addCheck(outcome('syntax', parsed.reason, parsed.detail, started));
+      return parsed;
+    }
+    b.addCheck(outcome('syntax', null, parsed.addressLiteral ? 'address_literal' : null, started));
+    if (parsed.smtputf8) b.flag('smtputf8');
+    const { lists } = this.checks;
+    if (lists !== null && !parsed.addressLiteral) {
+      started = performance.now();
+      const { reason, detail } = applyLists(b, lists, parsed);
+      b.addCheck(outcome('lists', reason, detail, started));
+    }
+    return parsed;
+  }
+
   async close(): Promise<void> {}
+}
+
+/** Flags what the lists know about the address and returns the lists check's reason. */
+function applyLists(
+  b: VerdictBuilder,
+  lists: EmailLists,
+  parsed: ParsedAddress,
+): { reason: Reason | null; detail: string | null } {
+  const facts = lists.domainFacts(parsed.asciiDomain);
+  let reason: Reason | null = null;
+  let detail: string | null = null;
+  if (facts.disposable) {
+    reason = 'disposable';
+    b.flag('disposable');
+    if (facts.denied) detail = 'deny_list';
+  }
+  if (lists.isRole(parsed.local)) {
+    reason ??= 'role';
+    b.flag('role');
+  }
+  if (facts.free) b.flag('free');
+  if (facts.suggestion !== null) {
+    reason ??= 'possible_typo';
+    b.suggest(`${parsed.local}@${facts.suggestion}`);
+    detail ??= `did_you_mean=${facts.suggestion}`;
+  }
+  return { reason, detail };
+}
+
+async function resolveOrTimeout(dns: MxResolver, domain: string, signal: AbortSignal): Promise<MxLookup | 'aborted'> {
+  try {
+    return await dns.resolveMx(domain, signal);
+  } catch {
+    // resolveMx only rejects when this caller's signal fired.
+    return 'aborted';
+  }
+}
+
+/** DNS answers to verdict reasons. Only definitive answers may be undeliverable. */
+function recordDns(b: VerdictBuilder, lookup: MxLookup | 'aborted', started: number): void {
+  if (lookup === 'aborted') {
+    b.addCheck(outcome('dns', 'timeout', 'aborted', started));
+    return;
+  }
+  switch (lookup.kind) {
+    case 'mx':
+      b.flag('has_mx');
+      b.addCheck(outcome('dns', null, `mx=${lookup.hosts[0]?.exchange ?? ''}`, started));
+      return;
+    case 'implicit_mx':
+      b.addCheck(outcome('dns', null, 'implicit_mx', started));
+      return;
+    case 'null_mx':
+      b.addCheck(outcome('dns', 'null_mx', 'null_mx', started));
+      return;
+    case 'no_mx':
+      b.addCheck(outcome('dns', 'no_mx', 'no_mx', started));
+      return;
+    case 'nxdomain':
+      b.addCheck(outcome('dns', 'invalid_domain', 'nxdomain', started));
+      return;
+    case 'unavailable':
+      b.addCheck(outcome('dns', 'dns_unavailable', lookup.detail, started));
+      return;
+  }
 }
 
 /** The validator the pipeline runs, built from the `validation` slice of the configuration. */
@@ -76,5 +153,19 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
   const lists = options.listsEnabled
     ? (deps.lists ?? loadEmailLists({ allowListFile: options.allowListFile, denyListFile: options.denyListFile }))
     : null;
-  return new EmailValidator(lists);
+  let dns: MxResolver | null = null;
+  if (options.dnsEnabled) {
+    dns =
+      deps.dns ??
+      new MxResolver({
+        servers: (options.dnsServers.length > 0 ? options.dnsServers : getServers()).map(parseDnsServer),
+        timeoutMs: options.dnsTimeoutMs,
+        tries: options.dnsTries,
+        cacheSize: options.dnsCacheSize,
+        minTtlSeconds: options.dnsMinTtlSeconds,
+        maxTtlSeconds: options.dnsMaxTtlSeconds,
+        maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
+      });
+  }
+  return new EmailValidator({ lists, dns });
 }

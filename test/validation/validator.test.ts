@@ -5,7 +5,7 @@ import { createValidator } from '../../src/validation/validator.js';
 const signal = new AbortController().signal;
 
 describe('createValidator with local checks', () => {
-  const validator = createValidator(loadConfig({}).validation);
+  const validator = createValidator(loadConfig({}, { CHECK_DNS: 'false' }).validation);
 
   it.each([
     ['jane.doe@example.com', 'deliverable', null, []],
@@ -48,7 +48,7 @@ describe('createValidator with local checks', () => {
   });
 
   it('skips the lists when CHECK_LISTS=false', async () => {
-    const bare = createValidator(loadConfig({}, { CHECK_LISTS: 'false' }).validation);
+    const bare = createValidator(loadConfig({}, { CHECK_LISTS: 'false', CHECK_DNS: 'false' }).validation);
     const v = await bare.validate('admin@mailinator.com', { signal });
     expect(v).toMatchObject({ verdict: 'deliverable', reason: null, flags: [] });
     expect(v.checks.map((c) => c.name)).toEqual(['syntax']);

@@ -1,0 +1,396 @@
+/**
+ * The Helm chart, checked by a real helm (scripts/install-deploy-tools.sh): lint, render
+ * with defaults and with every option on, then assert on the parsed manifests the
+ * properties that keep a consumer group healthy on Kubernetes.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot, run, runOk } from './tools.js';
+
+const chart = join(repoRoot, 'helm', 'email-flow-validator');
+const fixture = (name: string) => join(repoRoot, 'test', 'deploy', 'fixtures', name);
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are untyped YAML.
+type Manifest = Record<string, any>;
+
+function render(args: string[] = []): Manifest[] {
+  const out = runOk('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
+  return parseAllDocuments(out)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
+      return doc.toJS() as Manifest | null;
+    })
+    .filter((m): m is Manifest => m !== null);
+}
+
+function only(manifests: Manifest[], kind: string): Manifest {
+  const found = manifests.filter((m) => m.kind === kind);
+  expect(found, `exactly one ${kind}`).toHaveLength(1);
+  return found[0]!;
+}
+
+function kinds(manifests: Manifest[]): string[] {
+  return manifests.map((m) => m.kind).sort();
+}
+
+function processor(manifests: Manifest[]): Manifest {
+  const containers = only(manifests, 'Deployment').spec.template.spec.containers as Manifest[];
+  const found = containers.find((c) => c.name === 'processor');
+  expect(found, 'processor container').toBeDefined();
+  return found!;
+}
+
+function envOf(container: Manifest, name: string): Manifest | undefined {
+  return (container.env as Manifest[]).find((e) => e.name === name);
+}
+
+/** helm template must refuse these values; returns its error output. */
+function renderFails(args: string[]): string {
+  const res = run('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
+  expect(res.status, `helm template ${args.join(' ')} should fail\n${res.stdout.slice(0, 500)}`).not.toBe(0);
+  return res.stderr;
+}
+
+describe('helm chart', () => {
+  it('is a chart built by the pinned helm v3', () => {
+    const version = runOk('helm', ['version', '--template', '{{ .Version }}']).trim();
+    expect(version).toMatch(/^v3\.\d+\.\d+$/);
+  });
+
+  it('passes helm lint --strict with defaults and with every option on', () => {
+    for (const values of [[], ['-f', fixture('all-options-keda.yaml')], ['-f', fixture('all-options-hpa.yaml')]]) {
+      const out = runOk('helm', ['lint', '--strict', chart, ...values]);
+      expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  describe('defaults', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = render();
+    });
+
+    it('renders the always-on objects and none of the optional ones', () => {
+      expect(kinds(manifests)).toEqual([
+        'ConfigMap',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Secret',
+        'Service',
+        'ServiceAccount',
+      ]);
+      for (const m of manifests) expect(m.metadata.namespace, `${m.kind} namespace`).toBe('streaming');
+    });
+
+    it('probes /healthz for liveness and /readyz for readiness on the HTTP port', () => {
+      const c = processor(manifests);
+      expect(c.ports).toEqual([{ name: 'http', containerPort: 9464, protocol: 'TCP' }]);
+      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      expect(c.args).toEqual(['run']);
+    });
+
+    it('runs non-root on a read-only root filesystem with no privilege escalation and no capabilities', () => {
+      const pod = only(manifests, 'Deployment').spec.template.spec;
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+      const sc = processor(manifests).securityContext;
+      expect(sc.runAsNonRoot).toBe(true);
+      expect(sc.readOnlyRootFilesystem).toBe(true);
+      expect(sc.allowPrivilegeEscalation).toBe(false);
+      expect(sc.privileged).toBe(false);
+      expect(sc.capabilities.drop).toEqual(['ALL']);
+      expect(pod.automountServiceAccountToken).toBe(false);
+      // A read-only root still needs a writable /tmp.
+      expect(processor(manifests).volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+    });
+
+    it('sets resource requests and a memory limit', () => {
+      const { resources } = processor(manifests);
+      expect(resources.requests.cpu).toBeTruthy();
+      expect(resources.requests.memory).toBeTruthy();
+      expect(resources.limits.memory).toBeTruthy();
+    });
+
+    it('gives SIGTERM longer than the shutdown deadline before SIGKILL', () => {
+      const deadlineMs = Number(only(manifests, 'ConfigMap').data.SHUTDOWN_TIMEOUT_MS);
+      expect(deadlineMs).toBe(20_000);
+      const grace = only(manifests, 'Deployment').spec.template.spec.terminationGracePeriodSeconds;
+      expect(grace * 1000).toBeGreaterThan(deadlineMs);
+    });
+
+    it('rolls out without ever dropping below the desired consumers', () => {
+      const d = only(manifests, 'Deployment');
+      expect(d.spec.replicas).toBe(2);
+      expect(d.spec.strategy.type).toBe('RollingUpdate');
+      expect(d.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+      expect(d.spec.strategy.rollingUpdate.maxSurge).toBeGreaterThanOrEqual(1);
+    });
+
+    it('puts the settings in a ConfigMap the container reads as env, rolled by checksum', () => {
+      const cm = only(manifests, 'ConfigMap');
+      expect(cm.data).toMatchObject({
+        KAFKA_BROKERS: 'kafka:9092',
+        KAFKA_GROUP_ID: 'email-flow-validator',
+        INPUT_TOPIC: 'signups',
+        VALID_TOPIC: 'signups.valid',
+        INVALID_TOPIC: 'signups.invalid',
+        DLQ_TOPIC: 'signups.dlq',
+        ORDERING: 'key',
+        HTTP_PORT: '9464',
+        OTEL_SDK_DISABLED: 'true',
+      });
+      // Every ConfigMap value must be a string, or the API server rejects the object.
+      for (const [k, v] of Object.entries(cm.data)) expect(typeof v, k).toBe('string');
+      const c = processor(manifests);
+      expect(c.envFrom).toEqual([{ configMapRef: { name: cm.metadata.name } }]);
+      const annotations = only(manifests, 'Deployment').spec.template.metadata.annotations;
+      expect(annotations['checksum/config']).toMatch(/^[a-f0-9]{64}$/);
+      expect(annotations['checksum/secret']).toMatch(/^[a-f0-9]{64}$/);
+    });
+
+    it('reads the provider key and SASL credentials from the chart Secret, never from the ConfigMap', () => {
+      const secret = only(manifests, 'Secret');
+      const c = processor(manifests);
+      for (const name of ['PROVIDER_API_KEY', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+        expect(envOf(c, name)?.valueFrom.secretKeyRef).toEqual({
+          name: secret.metadata.name,
+          key: name,
+          optional: true,
+        });
+        expect(only(manifests, 'ConfigMap').data[name]).toBeUndefined();
+      }
+      // Empty values are not written as empty keys.
+      expect(secret.data ?? {}).toEqual({});
+    });
+
+    it('names each replica as its own Kafka client', () => {
+      expect(envOf(processor(manifests), 'KAFKA_CLIENT_ID')?.value).toBe('$(POD_NAME)');
+    });
+
+    it('has a PodDisruptionBudget and a metrics Service selecting the pods', () => {
+      const selector = only(manifests, 'Deployment').spec.selector.matchLabels;
+      const podLabels = only(manifests, 'Deployment').spec.template.metadata.labels;
+      expect(podLabels).toMatchObject(selector);
+      const pdb = only(manifests, 'PodDisruptionBudget');
+      expect(pdb.spec.selector.matchLabels).toEqual(selector);
+      expect(pdb.spec.maxUnavailable).toBe(1);
+      const svc = only(manifests, 'Service');
+      expect(svc.spec.selector).toEqual(selector);
+      expect(svc.spec.ports).toEqual([{ name: 'http', port: 9464, targetPort: 'http', protocol: 'TCP' }]);
+    });
+  });
+
+  describe('every option on, KEDA', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = render(['-f', fixture('all-options-keda.yaml')]);
+    });
+
+    it('renders the optional objects', () => {
+      expect(kinds(manifests)).toEqual([
+        'ConfigMap',
+        'Deployment',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'ScaledObject',
+        'Secret',
+        'Service',
+        'ServiceAccount',
+        'ServiceMonitor',
+        'TriggerAuthentication',
+      ]);
+    });
+
+    it('scales on consumer-group lag of the input topic, never above the partition count', () => {
+      const so = only(manifests, 'ScaledObject');
+      expect(so.apiVersion).toBe('keda.sh/v1alpha1');
+      expect(so.spec.scaleTargetRef).toMatchObject({
+        kind: 'Deployment',
+        name: only(manifests, 'Deployment').metadata.name,
+      });
+      expect(so.spec.minReplicaCount).toBe(2);
+      expect(so.spec.maxReplicaCount).toBeLessThanOrEqual(12);
+      const [trigger] = so.spec.triggers;
+      expect(trigger.type).toBe('kafka');
+      expect(trigger.metadata).toMatchObject({
+        bootstrapServers: 'kafka-0.kafka:9093,kafka-1.kafka:9093',
+        consumerGroup: 'efv-prod',
+        topic: 'prod.signups',
+        lagThreshold: '500',
+        allowIdleConsumers: 'false',
+        tls: 'enable',
+        sasl: 'scram_sha512',
+      });
+      const auth = only(manifests, 'TriggerAuthentication');
+      expect(trigger.authenticationRef.name).toBe(auth.metadata.name);
+      const secretName = only(manifests, 'Secret').metadata.name;
+      expect(auth.spec.secretTargetRef).toEqual([
+        { parameter: 'username', name: secretName, key: 'KAFKA_SASL_USERNAME' },
+        { parameter: 'password', name: secretName, key: 'KAFKA_SASL_PASSWORD' },
+      ]);
+    });
+
+    it('leaves the replica count to the autoscaler', () => {
+      expect(only(manifests, 'Deployment').spec).not.toHaveProperty('replicas');
+    });
+
+    it('derives the grace period from a larger shutdown deadline', () => {
+      // 45.5 s rounds up to 46, plus 20 s of slack.
+      expect(only(manifests, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).toBe(66);
+      expect(only(manifests, 'ConfigMap').data.SHUTDOWN_TIMEOUT_MS).toBe('45500');
+    });
+
+    it('stores the secrets base64-encoded in the Secret', () => {
+      const data = only(manifests, 'Secret').data;
+      const decoded = Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString()]),
+      );
+      expect(decoded).toEqual({
+        PROVIDER_API_KEY: 'provider-key-123',
+        KAFKA_SASL_USERNAME: 'efv',
+        KAFKA_SASL_PASSWORD: 's3cret',
+      });
+      const cm = JSON.stringify(only(manifests, 'ConfigMap'));
+      expect(cm).not.toContain('s3cret');
+      expect(cm).not.toContain('provider-key-123');
+    });
+
+    it('passes Kafka security, tracing and extra settings through the ConfigMap', () => {
+      const cm = only(manifests, 'ConfigMap');
+      expect(cm.data).toMatchObject({
+        KAFKA_SSL: 'true',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_CLIENT_ID: 'efv-prod',
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+        OTEL_SERVICE_NAME: 'email-flow-validator',
+        DNS_TIMEOUT_MS: '2000',
+        CHECK_SMTP: 'false',
+      });
+      const c = processor(manifests);
+      expect(envOf(c, 'KAFKA_CLIENT_ID')).toBeUndefined();
+      expect(envOf(c, 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=384');
+      expect(c.image).toBe('registry.example.com/streaming/email-flow-validator:1.2.3');
+    });
+
+    it('scrapes /metrics through a ServiceMonitor on the named port', () => {
+      const sm = only(manifests, 'ServiceMonitor');
+      expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
+      expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
+      expect(sm.spec.selector.matchLabels).toEqual(only(manifests, 'Service').spec.selector);
+    });
+
+    it('limits ingress to the metrics port from the monitoring namespace and egress to listed ports', () => {
+      const np = only(manifests, 'NetworkPolicy');
+      expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(np.spec.ingress).toEqual([
+        {
+          ports: [{ port: 'http', protocol: 'TCP' }],
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        },
+      ]);
+      const egressPorts = (np.spec.egress as Manifest[]).flatMap((r) => (r.ports as Manifest[]).map((p) => p.port));
+      expect(egressPorts).toEqual(expect.arrayContaining([53, 9092, 443]));
+    });
+
+    it('uses minAvailable when asked', () => {
+      const pdb = only(manifests, 'PodDisruptionBudget');
+      expect(pdb.spec).toMatchObject({ minAvailable: '50%' });
+      expect(pdb.spec).not.toHaveProperty('maxUnavailable');
+    });
+  });
+
+  describe('every option on, HPA and an existing Secret', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = render(['-f', fixture('all-options-hpa.yaml')]);
+    });
+
+    it('renders an HPA capped at the partition count and no Secret of its own', () => {
+      expect(kinds(manifests)).toEqual([
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+      ]);
+      const hpa = only(manifests, 'HorizontalPodAutoscaler');
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec.minReplicas).toBe(2);
+      expect(hpa.spec.maxReplicas).toBeLessThanOrEqual(8);
+      expect(hpa.spec.metrics.map((m: Manifest) => m.resource.name)).toEqual(['cpu', 'memory']);
+      expect(only(manifests, 'Deployment').spec).not.toHaveProperty('replicas');
+    });
+
+    it('reads credentials from the existing Secret under its own key names', () => {
+      const c = processor(manifests);
+      expect(envOf(c, 'PROVIDER_API_KEY')?.valueFrom.secretKeyRef).toMatchObject({
+        name: 'efv-credentials',
+        key: 'provider-api-key',
+      });
+      expect(envOf(c, 'KAFKA_SASL_PASSWORD')?.valueFrom.secretKeyRef).toMatchObject({
+        name: 'efv-credentials',
+        key: 'sasl-password',
+      });
+      expect(only(manifests, 'Deployment').spec.template.metadata.annotations).not.toHaveProperty('checksum/secret');
+    });
+  });
+
+  describe('refuses bad values at install time', () => {
+    const schemaError = /values don't meet the specifications of the schema/;
+
+    it.each([
+      ['a non-numeric replica count', ['--set', 'replicaCount=two']],
+      ['no brokers', ['--set-json', 'kafka.brokers=[]']],
+      ['a broker without a port', ['--set-json', 'kafka.brokers=["kafka"]']],
+      ['an unknown ordering mode', ['--set', 'processing.ordering=random']],
+      ['an unknown SASL mechanism', ['--set', 'kafka.sasl.mechanism=gssapi']],
+      ['a misspelt top-level value', ['--set', 'replicas=3']],
+      ['running as root', ['--set', 'podSecurityContext.runAsUser=0']],
+      ['privilege escalation', ['--set', 'securityContext.allowPrivilegeEscalation=true']],
+      ['a secret in the ConfigMap', ['--set', 'extraEnv.PROVIDER_API_KEY=oops']],
+      ['a shutdown deadline below the minimum', ['--set', 'processing.shutdownTimeoutMs=5']],
+      ['an invalid topic name', ['--set', 'kafka.topics.input=sign ups']],
+      ['a zero maxSurge (rollout could never progress)', ['--set', 'rollingUpdate.maxSurge=0']],
+    ])('schema: %s', (_what, args) => {
+      expect(renderFails(args)).toMatch(schemaError);
+    });
+
+    it.each([
+      [
+        'KEDA above the partition count',
+        ['--set', 'keda.enabled=true', '--set', 'keda.maxReplicaCount=7'],
+        /keda\.maxReplicaCount \(7\) must not exceed kafka\.inputPartitions \(6\)/,
+      ],
+      [
+        'an HPA above the partition count',
+        ['--set', 'autoscaling.enabled=true', '--set', 'autoscaling.maxReplicas=10'],
+        /autoscaling\.maxReplicas \(10\) must not exceed kafka\.inputPartitions \(6\)/,
+      ],
+      [
+        'more static replicas than partitions',
+        ['--set', 'replicaCount=4', '--set', 'kafka.inputPartitions=3'],
+        /replicaCount \(4\) must not exceed kafka\.inputPartitions \(3\)/,
+      ],
+      [
+        'HPA and KEDA together',
+        ['--set', 'autoscaling.enabled=true', '--set', 'keda.enabled=true'],
+        /mutually exclusive/,
+      ],
+      ['SASL without credentials', ['--set', 'kafka.sasl.mechanism=plain'], /kafkaSaslUsername/],
+      ['tracing without an endpoint', ['--set', 'tracing.enabled=true'], /tracing\.endpoint/],
+    ])('template: %s', (_what, args, message) => {
+      expect(renderFails(args)).toMatch(message);
+    });
+
+    it('accepts the same kind of values when they are within bounds', () => {
+      const ok = render(['--set', 'keda.enabled=true', '--set', 'keda.maxReplicaCount=6']);
+      expect(only(ok, 'ScaledObject').spec.maxReplicaCount).toBe(6);
+    });
+  });
+});

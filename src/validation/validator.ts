@@ -7,9 +7,12 @@
 import { getServers } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import type { ValidationOptions } from '../config.js';
+import { ProcessorError } from '../errors.js';
+import type { BreakerState } from './circuit-breaker.js';
 import { type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
+import { type ProviderAnswer, ProviderClient } from './provider.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
@@ -19,6 +22,10 @@ export interface ValidatorDeps {
   lists?: EmailLists;
   /** A pre-built resolver (tests inject one with a fake clock). */
   dns?: MxResolver;
+  /** A pre-built provider client. */
+  provider?: ProviderClient;
+  /** Told of every provider circuit-breaker state change (metrics hook here). */
+  onProviderBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
@@ -28,6 +35,7 @@ function outcome(name: string, reason: Reason | null, detail: string | null, sta
 export interface ValidatorChecks {
   lists: EmailLists | null;
   dns: MxResolver | null;
+  provider: ProviderClient | null;
 }
 
 export class EmailValidator implements Validator {
@@ -45,6 +53,11 @@ export class EmailValidator implements Validator {
       const lookup =
         dns.cached(parsed.asciiDomain) ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
       recordDns(b, lookup, started);
+    }
+    const { provider } = this.checks;
+    if (provider !== null && !b.undeliverable) {
+      const started = performance.now();
+      recordProvider(b, await provider.check(parsed.normalized, options.signal), started);
     }
     return b.build(parsed.normalized);
   }
@@ -80,7 +93,9 @@ export class EmailValidator implements Validator {
     return parsed;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.checks.provider?.close();
+  }
 }
 
 /** Flags what the lists know about the address and returns the lists check's reason. */
@@ -148,6 +163,13 @@ function recordDns(b: VerdictBuilder, lookup: MxLookup | 'aborted', started: num
   }
 }
 
+function recordProvider(b: VerdictBuilder, answer: ProviderAnswer, started: number): void {
+  for (const f of answer.flags) b.flag(f);
+  if (answer.suggestion !== null && !b.hasSuggestion) b.suggest(answer.suggestion);
+  const detail = answer.attempts > 1 ? `${answer.detail} attempts=${answer.attempts}` : answer.detail;
+  b.addCheck(outcome('provider', answer.reason, detail, started));
+}
+
 /** The validator the pipeline runs, built from the `validation` slice of the configuration. */
 export function createValidator(options: ValidationOptions, deps: ValidatorDeps = {}): EmailValidator {
   const lists = options.listsEnabled
@@ -167,5 +189,30 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
         maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
       });
   }
-  return new EmailValidator({ lists, dns });
+  let provider: ProviderClient | null = null;
+  if (options.providerEnabled) {
+    if (deps.provider) {
+      provider = deps.provider;
+    } else {
+      if (!options.providerUrl) throw new ProcessorError('CONFIG_INVALID', 'CHECK_PROVIDER=true needs PROVIDER_URL');
+      provider = new ProviderClient({
+        url: options.providerUrl,
+        apiKey: options.providerApiKey,
+        ratePerSecond: options.providerRatePerSecond,
+        burst: options.providerBurst,
+        concurrency: options.providerConcurrency,
+        retries: options.providerRetries,
+        backoffBaseMs: options.providerBackoffBaseMs,
+        backoffMaxMs: options.providerBackoffMaxMs,
+        maxRetryAfterMs: options.providerBackoffMaxMs,
+        connectTimeoutMs: options.providerConnectTimeoutMs,
+        headersTimeoutMs: options.providerHeadersTimeoutMs,
+        bodyTimeoutMs: options.providerBodyTimeoutMs,
+        breakerThreshold: options.providerBreakerThreshold,
+        breakerCooldownMs: options.providerBreakerCooldownMs,
+        ...(deps.onProviderBreakerStateChange ? { onBreakerStateChange: deps.onProviderBreakerStateChange } : {}),
+      });
+    }
+  }
+  return new EmailValidator({ lists, dns, provider });
 }

@@ -74,6 +74,10 @@ export class VerdictBuilder {
     this.flag('did_you_mean');
   }
 
+  get hasSuggestion(): boolean {
+    return this.suggestion !== null;
+  }
+
   /** Whether a definitive negative is already known, so costlier checks can be skipped. */
   get undeliverable(): boolean {
     return this.reason !== null && KIND.get(this.reason) === 'undeliverable';

@@ -21,7 +21,14 @@ function render(args: string[] = []): Manifest[] {
       if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
       return doc.toJS() as Manifest | null;
     })
-    .filter((m): m is Manifest => m !== null);
+    .filter((m): m is Manifest => m !== null)
+    .map((m) => {
+      // A stray file under templates/ (an editor or tool config) renders as a document too.
+      if (!m.apiVersion || !m.kind || !m.metadata?.name) {
+        throw new Error(`rendered a document that is no Kubernetes object: ${JSON.stringify(m).slice(0, 200)}`);
+      }
+      return m;
+    });
 }
 
 function only(manifests: Manifest[], kind: string): Manifest {

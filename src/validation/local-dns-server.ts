@@ -1,13 +1,14 @@
 /**
- * A real authoritative-style DNS server on a loopback UDP port (and TCP on the same port,
- * for truncated answers), serving test zones. It counts every query it receives so tests
- * can prove caching and single-flight from the server's side.
+ * A small DNS server on a loopback UDP port (and TCP on the same port, for truncated
+ * answers) serving fixed zones. The tests use it to prove caching and single-flight by
+ * counting the queries it receives; the demo and the benchmark use it so DNS checks run
+ * on a machine with no outside network. Not a general-purpose DNS server.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server as TcpServer } from 'node:net';
 import dnsPacket, { type Answer, type Packet, type Question } from 'dns-packet';
 
-export interface TestZone {
+export interface LocalZone {
   mx?: { exchange: string; preference: number }[];
   a?: string[];
   aaaa?: string[];
@@ -25,10 +26,10 @@ export interface TestZone {
   truncate?: boolean;
 }
 
-export interface TestDnsServer {
+export interface LocalDnsServer {
   port: number;
   address: string;
-  zones: Map<string, TestZone>;
+  zones: Map<string, LocalZone>;
   /** Queries received, keyed `name TYPE` (e.g. `example.test MX`), over both transports. */
   queries: Map<string, number>;
   queryCount(name: string, type: string): number;
@@ -44,7 +45,7 @@ const SOA_TEMPLATE = {
   expire: 86400,
 };
 
-function answer(zones: Map<string, TestZone>, query: Packet): Buffer | null {
+function answer(zones: Map<string, LocalZone>, query: Packet): Buffer | null {
   const q = query.questions?.[0] as Question;
   const name = q.name.toLowerCase();
   const zone = zones.get(name);
@@ -80,7 +81,7 @@ function answer(zones: Map<string, TestZone>, query: Packet): Buffer | null {
   return dnsPacket.encode(response);
 }
 
-export async function startTestDnsServer(zones: Record<string, TestZone> = {}): Promise<TestDnsServer> {
+export async function startLocalDnsServer(zones: Record<string, LocalZone> = {}): Promise<LocalDnsServer> {
   const zoneMap = new Map(Object.entries(zones));
   const queries = new Map<string, number>();
   const count = (q: Question) => {
@@ -98,7 +99,13 @@ export async function startTestDnsServer(zones: Record<string, TestZone> = {}): 
       conn.on('data', (chunk) => {
         buf = Buffer.concat([buf, chunk]);
         if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
-        const query = dnsPacket.streamDecode(buf);
+        let query: Packet;
+        try {
+          query = dnsPacket.streamDecode(buf);
+        } catch {
+          conn.destroy();
+          return;
+        }
         buf = Buffer.alloc(0);
         const q = query.questions?.[0];
         if (!q) return;
@@ -119,7 +126,7 @@ export async function startTestDnsServer(zones: Record<string, TestZone> = {}): 
     });
     if (!listening) {
       udp.close();
-      if (attempt > 10) throw new Error('no free port pair for the test DNS server');
+      if (attempt > 10) throw new Error('no free port pair for the local DNS server');
       continue;
     }
 

@@ -68,6 +68,20 @@ for (let c = 0x30; c <= 0x39; c++) LDH[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) LDH[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) LDH[c] = 1;
 
+/** UTS #46 is costly next to the rest of the scan and a few IDN domains carry most traffic. */
+const idnCache = new Map<string, string>();
+const IDN_CACHE_LIMIT = 10_000;
+
+function toAsciiCached(domain: string): string {
+  let ascii = idnCache.get(domain);
+  if (ascii === undefined) {
+    ascii = domainToASCII(domain);
+    if (idnCache.size >= IDN_CACHE_LIMIT) idnCache.delete(idnCache.keys().next().value as string);
+    idnCache.set(domain, ascii);
+  }
+  return ascii;
+}
+
 function fail(reason: SyntaxFailureReason, detail: string, normalized: string): SyntaxFailure {
   return { ok: false, reason, detail, normalized };
 }
@@ -207,7 +221,7 @@ export function parseAddress(input: string): SyntaxResult {
   let asciiDomain = domain;
   if (!domainAscii) {
     // UTS #46 processing (WHATWG URL) maps and checks U-labels and returns A-labels, or '' if invalid.
-    asciiDomain = domainToASCII(domain);
+    asciiDomain = toAsciiCached(domain);
     if (asciiDomain === '') return fail('invalid_domain', 'idn_invalid', normalized);
   }
   const domainDetail = checkHostname(asciiDomain, domainAscii);

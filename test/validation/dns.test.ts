@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { MxResolver, type MxResolverOptions } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
-import { startTestDnsServer, type TestDnsServer } from './dns-test-server.js';
 
-let server: TestDnsServer;
+let server: LocalDnsServer;
 /** A resolver address that never answers: a bound UDP port whose server drops everything. */
-let silent: TestDnsServer;
+let silent: LocalDnsServer;
 
 beforeAll(async () => {
-  server = await startTestDnsServer({
+  server = await startLocalDnsServer({
     'mx.test': {
       mx: [
         { exchange: 'mx2.mx.test', preference: 20 },
@@ -29,7 +29,7 @@ beforeAll(async () => {
     'big.test': { mx: [{ exchange: 'mx.big.test', preference: 1 }], truncate: true },
     'shortttl.test': { mx: [{ exchange: 'mx.shortttl.test', preference: 1 }], ttl: 0 },
   });
-  silent = await startTestDnsServer({});
+  silent = await startLocalDnsServer({});
   for (const name of ['a.test', 'b.test']) silent.zones.set(name, { drop: true });
 });
 

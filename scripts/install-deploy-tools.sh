@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the tools that check the deployment files (test/deploy): a real `helm` and a
 # real Docker Compose v2, both built from their Go modules (only the Go module proxy is
-# reachable here, so no release tarballs). Needs Go >= 1.24 on PATH.
+# reachable here, so no release tarballs), and test/deploy/kube-check, which decodes
+# rendered manifests strictly into the Kubernetes API types. Needs Go >= 1.26 on PATH.
 #
 # Binaries are cached under $EFV_TOOLS_DIR (default ~/.cache/email-flow-validator/bin), one
 # file per pinned version plus a plain-named symlink to it, so a second run costs nothing
 # and bumping a pin rebuilds. Progress goes to stderr; exits non-zero if a build fails.
 #
-#   scripts/install-deploy-tools.sh            # helm + compose
+#   scripts/install-deploy-tools.sh            # helm + compose + kube-check
 #   scripts/install-deploy-tools.sh helm       # only helm
 #   scripts/install-deploy-tools.sh compose    # only compose
+#   scripts/install-deploy-tools.sh kube-check # only kube-check
 #   scripts/install-deploy-tools.sh --print-dir
 set -euo pipefail
 
@@ -25,7 +27,7 @@ if [[ "${1:-}" == "--print-dir" ]]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  log "go is required (a Go toolchain >= 1.24 on PATH)"
+  log "go is required (a Go toolchain >= 1.26 on PATH)"
   exit 1
 fi
 
@@ -99,15 +101,30 @@ install_compose() {
   rm -rf "$scratch"
 }
 
+# Our own checker: cached under a hash of its sources, so an edit rebuilds it.
+install_kube_check() {
+  local src version scratch started=$SECONDS
+  src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../test/deploy/kube-check" && pwd)"
+  version="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+  cached kube-check "$version" && return 0
+  scratch="$(mktemp -d)"
+  log "building kube-check $version from test/deploy/kube-check (about 1 min on 2 cores)"
+  (cd "$src" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" -o "$scratch/kube-check" .)
+  publish kube-check "$version" "$scratch/kube-check" "$started"
+  rm -rf "$scratch"
+}
+
 case "${1:-all}" in
   helm) install_helm ;;
   compose) install_compose ;;
+  kube-check) install_kube_check ;;
   all)
     install_helm
     install_compose
+    install_kube_check
     ;;
   *)
-    log "unknown tool '$1' (helm | compose | all | --print-dir)"
+    log "unknown tool '$1' (helm | compose | kube-check | all | --print-dir)"
     exit 2
     ;;
 esac

@@ -14,9 +14,12 @@ const fixture = (name: string) => join(repoRoot, 'test', 'deploy', 'fixtures', n
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are untyped YAML.
 type Manifest = Record<string, any>;
 
+function renderText(args: string[] = []): string {
+  return runOk('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
+}
+
 function render(args: string[] = []): Manifest[] {
-  const out = runOk('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
-  return parseAllDocuments(out)
+  return parseAllDocuments(renderText(args))
     .map((doc) => {
       if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
       return doc.toJS() as Manifest | null;
@@ -345,6 +348,47 @@ describe('helm chart', () => {
         key: 'sasl-password',
       });
       expect(only(manifests, 'Deployment').spec.template.metadata.annotations).not.toHaveProperty('checksum/secret');
+    });
+  });
+
+  describe('decodes strictly into the Kubernetes API types (no misspelt or misplaced field)', () => {
+    // Kinds kube-check has API types for; custom resources (KEDA, Prometheus Operator) it lists as unchecked.
+    const typed = new Set([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Secret',
+      'Service',
+      'ServiceAccount',
+    ]);
+
+    it.each([
+      ['defaults', []],
+      ['every option on, KEDA', ['-f', fixture('all-options-keda.yaml')]],
+      ['every option on, HPA', ['-f', fixture('all-options-hpa.yaml')]],
+    ])('%s', (_what, args) => {
+      const res = run('kube-check', [], repoRoot, renderText(args));
+      expect(res.status, res.stdout).toBe(0);
+      const checked = res.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('ok '))
+        .map((l) => l.slice(3).split('/')[0])
+        .sort();
+      const expected = kinds(render(args)).filter((k) => typed.has(k));
+      expect(checked).toEqual(expected);
+      expect(checked).toContain('Deployment');
+    });
+
+    it('rejects a field the API does not have', () => {
+      const broken = renderText().replace('terminationGracePeriodSeconds:', 'terminationGracePeriod:');
+      expect(broken).toContain('terminationGracePeriod:');
+      const res = run('kube-check', [], repoRoot, broken);
+      expect(res.status).toBe(1);
+      expect(res.stdout).toMatch(
+        /invalid Deployment\/efv-email-flow-validator: .*unknown field "terminationGracePeriod"/,
+      );
     });
   });
 

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const installer = join(repoRoot, 'scripts', 'install-deploy-tools.sh');
 
-const overrides = { helm: 'HELM_BIN', 'docker-compose': 'COMPOSE_BIN' } as const;
+const overrides = { helm: 'HELM_BIN', 'docker-compose': 'COMPOSE_BIN', 'kube-check': 'KUBE_CHECK_BIN' } as const;
+const installerArg = { helm: 'helm', 'docker-compose': 'compose', 'kube-check': 'kube-check' } as const;
 export type Tool = keyof typeof overrides;
 
 export function toolPath(tool: Tool): string {
@@ -23,7 +24,7 @@ export function toolPath(tool: Tool): string {
   } catch {
     throw new Error(
       `${tool} not found at ${path}. Install it with: bash scripts/install-deploy-tools.sh ` +
-        `${tool === 'helm' ? 'helm' : 'compose'} (or set ${overrides[tool]})`,
+        `${installerArg[tool]} (or set ${overrides[tool]})`,
     );
   }
   return path;
@@ -35,9 +36,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(tool: Tool, args: string[], cwd = repoRoot): RunResult {
+export function run(tool: Tool, args: string[], cwd = repoRoot, input?: string): RunResult {
   const res = spawnSync(toolPath(tool), args, {
     cwd,
+    input,
     encoding: 'utf8',
     maxBuffer: 32 * 1024 * 1024,
     // No daemon, no user config: only the files under test decide the outcome.
@@ -48,8 +50,8 @@ export function run(tool: Tool, args: string[], cwd = repoRoot): RunResult {
 }
 
 /** Runs and throws with the tool's own output unless it exits 0. */
-export function runOk(tool: Tool, args: string[], cwd = repoRoot): string {
-  const res = run(tool, args, cwd);
+export function runOk(tool: Tool, args: string[], cwd = repoRoot, input?: string): string {
+  const res = run(tool, args, cwd, input);
   if (res.status !== 0) {
     throw new Error(`${tool} ${args.join(' ')} exited ${res.status}\n${res.stderr}\n${res.stdout}`);
   }

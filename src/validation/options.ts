@@ -1,4 +1,4 @@
-import { bool, int, list, optionalStr } from '../config-fields.js';
+import { bool, int, list, optionalStr, str } from '../config-fields.js';
 
 /**
  * The validation engine's slice of the configuration. Each check can be turned off on its
@@ -170,5 +170,43 @@ export const validationFields = {
     default: 30_000,
     min: 10,
     max: 3_600_000,
+  }),
+  smtpEnabled: bool({
+    env: 'CHECK_SMTP',
+    description:
+      'Probe the best MX with EHLO/MAIL FROM/RCPT TO (no DATA), with catch-all detection. Off by default: most clouds block port 25.',
+    default: false,
+  }),
+  smtpHelo: str({
+    env: 'SMTP_HELO',
+    description: 'Name sent in EHLO; use a fully-qualified name whose A/PTR records match the sending IP.',
+    default: 'localhost',
+  }),
+  smtpFrom: str({
+    env: 'SMTP_FROM',
+    description: 'Reverse-path for MAIL FROM. Empty sends the null reverse-path <>.',
+    default: '',
+    allowEmpty: true,
+    example: 'verify@example.com',
+  }),
+  smtpPort: int({
+    env: 'SMTP_PORT',
+    description: 'Port of the MX hosts to probe (25 in production; tests point it at a local server).',
+    default: 25,
+    min: 1,
+    max: 65_535,
+  }),
+  smtpTimeoutMs: int({
+    env: 'SMTP_TIMEOUT_MS',
+    description: 'Idle time allowed at each step of the SMTP conversation.',
+    default: 10_000,
+    min: 50,
+    max: 300_000,
+  }),
+  smtpCatchAllCheck: bool({
+    env: 'SMTP_CATCH_ALL_CHECK',
+    description:
+      'After an accepted RCPT TO, try a random local part; if it is accepted too the domain is catch-all (risky).',
+    default: true,
   }),
 };

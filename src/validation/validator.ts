@@ -9,10 +9,11 @@ import { performance } from 'node:perf_hooks';
 import type { ValidationOptions } from '../config.js';
 import { ProcessorError } from '../errors.js';
 import type { BreakerState } from './circuit-breaker.js';
-import { type MxLookup, MxResolver } from './dns.js';
+import { type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
+import { type SmtpAnswer, SmtpProber } from './smtp.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
@@ -36,6 +37,7 @@ export interface ValidatorChecks {
   lists: EmailLists | null;
   dns: MxResolver | null;
   provider: ProviderClient | null;
+  smtp: SmtpProber | null;
 }
 
 export class EmailValidator implements Validator {
@@ -47,17 +49,29 @@ export class EmailValidator implements Validator {
     if (parsed === null) return b.build('');
     if (!parsed.ok) return b.build(parsed.normalized);
     const { dns } = this.checks;
+    let hosts: MxHost[] | null = null;
     if (dns !== null && !parsed.addressLiteral) {
       const started = performance.now();
       // The warm-cache path stays synchronous up to here: no promise per cached domain.
       const lookup =
         dns.cached(parsed.asciiDomain) ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
       recordDns(b, lookup, started);
+      if (lookup !== 'aborted' && (lookup.kind === 'mx' || lookup.kind === 'implicit_mx')) hosts = lookup.hosts;
     }
     const { provider } = this.checks;
     if (provider !== null && !b.undeliverable) {
       const started = performance.now();
       recordProvider(b, await provider.check(parsed.normalized, options.signal), started);
+    }
+    const { smtp } = this.checks;
+    if (smtp !== null && !b.undeliverable && !parsed.addressLiteral) {
+      // Without the DNS check, the domain itself is the only host to try (implicit MX).
+      const targets = hosts ?? (dns === null ? [{ exchange: parsed.asciiDomain, preference: 0 }] : []);
+      if (targets.length > 0) {
+        const started = performance.now();
+        const answer = await smtp.probe(parsed.local, parsed.asciiDomain, targets, options.signal, parsed.smtputf8);
+        recordSmtp(b, answer, started);
+      }
     }
     return b.build(parsed.normalized);
   }
@@ -170,6 +184,11 @@ function recordProvider(b: VerdictBuilder, answer: ProviderAnswer, started: numb
   b.addCheck(outcome('provider', answer.reason, detail, started));
 }
 
+function recordSmtp(b: VerdictBuilder, answer: SmtpAnswer, started: number): void {
+  if (answer.acceptAll) b.flag('accept_all');
+  b.addCheck(outcome('smtp', answer.reason, answer.detail, started));
+}
+
 /** The validator the pipeline runs, built from the `validation` slice of the configuration. */
 export function createValidator(options: ValidationOptions, deps: ValidatorDeps = {}): EmailValidator {
   const lists = options.listsEnabled
@@ -214,5 +233,14 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
       });
     }
   }
-  return new EmailValidator({ lists, dns, provider });
+  const smtp = options.smtpEnabled
+    ? new SmtpProber({
+        helo: options.smtpHelo,
+        from: options.smtpFrom,
+        port: options.smtpPort,
+        timeoutMs: options.smtpTimeoutMs,
+        catchAllCheck: options.smtpCatchAllCheck,
+      })
+    : null;
+  return new EmailValidator({ lists, dns, provider, smtp });
 }

@@ -29,7 +29,9 @@ function kafkaVersion() {
 }
 
 function cacheRoot() {
-  return process.env.KAFKA_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'email-flow-validator');
+  return (
+    process.env.KAFKA_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'email-flow-validator')
+  );
 }
 
 function log(msg) {
@@ -57,7 +59,9 @@ export function ensureJars(version = kafkaVersion()) {
   try {
     execFileSync('mvn', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } catch (err) {
-    throw new Error(`mvn could not resolve Apache Kafka ${version}: ${err.message}. Is Maven installed and Maven Central reachable?`);
+    throw new Error(
+      `mvn could not resolve Apache Kafka ${version}: ${err.message}. Is Maven installed and Maven Central reachable?`,
+    );
   }
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return libs;
@@ -77,7 +81,11 @@ async function freePort() {
 
 /** Kafka's Uuid text form: 16 random bytes, base64url without padding. */
 function clusterId() {
-  return randomBytes(16).toString('base64url');
+  // An id starting with "-" would be read by StorageTool as an option.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties({ node, nodes, dataDir, replication }) {
@@ -151,7 +159,18 @@ function formatNode(state, node, libs) {
   const props = join(dir, 'server.properties');
   execFileSync(
     javaBin(),
-    ['-cp', classpath(libs), ...logOpts(state, dir), 'kafka.tools.StorageTool', 'format', '-t', state.clusterId, '-c', props, '--ignore-formatted'],
+    [
+      '-cp',
+      classpath(libs),
+      ...logOpts(state, dir),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      state.clusterId,
+      '-c',
+      props,
+      '--ignore-formatted',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
 }
@@ -160,7 +179,9 @@ function logOpts(state, dir) {
   const v4 = state.version.startsWith('4.');
   return [
     `-Dkafka.logs.dir=${dir}`,
-    v4 ? `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}` : `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    v4
+      ? `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`
+      : `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
   ];
 }
 
@@ -231,7 +252,12 @@ async function waitReady(state, timeoutMs = 90_000) {
       }
     }
     if ((await Promise.all(state.nodes.map((n) => canConnect(n.port)))).every(Boolean)) {
-      const kafka = new Kafka({ clientId: 'cluster-ready', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+      const kafka = new Kafka({
+        clientId: 'cluster-ready',
+        brokers,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+      });
       const admin = kafka.admin();
       try {
         await admin.connect();
@@ -272,7 +298,7 @@ function writeState(state) {
  */
 export async function startCluster({ name = 'default', nodes: count = 1, dataDir } = {}) {
   const existing = readState(name);
-  if (existing && existing.nodes.every((n) => isAlive(n.pid))) {
+  if (existing?.nodes.every((n) => isAlive(n.pid))) {
     log(`reusing running cluster "${name}" at ${existing.brokers}`);
     return existing;
   }
@@ -297,7 +323,10 @@ export async function startCluster({ name = 'default', nodes: count = 1, dataDir
   for (const node of nodeList) {
     const nd = nodeDir(state, node.id);
     mkdirSync(nd, { recursive: true });
-    writeFileSync(join(nd, 'server.properties'), serverProperties({ node, nodes: nodeList, dataDir: dir, replication: state.replication }));
+    writeFileSync(
+      join(nd, 'server.properties'),
+      serverProperties({ node, nodes: nodeList, dataDir: dir, replication: state.replication }),
+    );
     writeFileSync(join(nd, 'log4j2.properties'), LOG4J2);
     writeFileSync(join(nd, 'log4j.properties'), LOG4J1);
     formatNode(state, node, libs);
@@ -388,11 +417,15 @@ async function main(argv) {
     case 'status': {
       const s = readState(name);
       if (!s) process.stdout.write(`no cluster "${name}"\n`);
-      else for (const n of s.nodes) process.stdout.write(`node ${n.id} 127.0.0.1:${n.port} pid ${n.pid} ${isAlive(n.pid) ? 'up' : 'down'}\n`);
+      else
+        for (const n of s.nodes)
+          process.stdout.write(`node ${n.id} 127.0.0.1:${n.port} pid ${n.pid} ${isAlive(n.pid) ? 'up' : 'down'}\n`);
       break;
     }
     default:
-      process.stderr.write('usage: cluster.mjs start [--nodes N] [--name NAME] | stop [--name NAME] | status | fetch\n');
+      process.stderr.write(
+        'usage: cluster.mjs start [--nodes N] [--name NAME] | stop [--name NAME] | status | fetch\n',
+      );
       process.exitCode = 2;
   }
 }

@@ -1,4 +1,4 @@
-import { list, oneOf, str } from '../config-fields.js';
+import { int, list, oneOf, str } from '../config-fields.js';
 
 const hostPort = /^[^\s,:]+:\d{1,5}$/;
 
@@ -11,7 +11,19 @@ export const kafkaFields = {
     item: hostPort,
   }),
   clientId: str({ env: 'KAFKA_CLIENT_ID', description: 'Kafka client id.', default: 'email-flow-validator' }),
-  groupId: str({ env: 'KAFKA_GROUP_ID', description: 'Consumer group id; replicas share it.', default: 'email-flow-validator' }),
+  groupId: str({
+    env: 'KAFKA_GROUP_ID',
+    description: 'Consumer group id; replicas share it.',
+    default: 'email-flow-validator',
+  }),
+  sessionTimeoutMs: int({
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    description:
+      'Consumer group session timeout: how long a silent (crashed) member keeps its partitions. Heartbeats go at a tenth of it.',
+    default: 30_000,
+    min: 6000,
+    max: 300_000,
+  }),
   startFrom: oneOf({
     env: 'KAFKA_START_FROM',
     description: 'Where a new group starts reading: earliest (no sign-up is skipped) or latest.',
@@ -22,8 +34,16 @@ export const kafkaFields = {
 
 export const topicFields = {
   input: str({ env: 'INPUT_TOPIC', description: 'Topic of sign-up events.', default: 'signups' }),
-  valid: str({ env: 'VALID_TOPIC', description: 'Results with verdict deliverable (and risky by default).', default: 'signups.valid' }),
-  invalid: str({ env: 'INVALID_TOPIC', description: 'Results with verdict undeliverable.', default: 'signups.invalid' }),
+  valid: str({
+    env: 'VALID_TOPIC',
+    description: 'Results with verdict deliverable (and risky by default).',
+    default: 'signups.valid',
+  }),
+  invalid: str({
+    env: 'INVALID_TOPIC',
+    description: 'Results with verdict undeliverable.',
+    default: 'signups.invalid',
+  }),
   deadLetter: str({
     env: 'DLQ_TOPIC',
     description: 'Original records that could not be decoded or judged, with the reason in headers.',

@@ -82,7 +82,8 @@ export const pipelineFields = {
   }),
   shutdownTimeoutMs: int({
     env: 'SHUTDOWN_TIMEOUT_MS',
-    description: 'On SIGTERM/SIGINT, how long in-flight work may drain before the process commits what it can and exits.',
+    description:
+      'On SIGTERM/SIGINT, how long in-flight work may drain before the process commits what it can and exits.',
     default: 20_000,
     min: 100,
     max: 600_000,

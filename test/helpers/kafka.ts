@@ -26,10 +26,25 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
   }
 }
 
+/**
+ * Creates topics and waits until every partition has a leader. KafkaJS's own wait gives up
+ * on UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker answers for a moment after creation.
+ */
 export async function createTopics(names: string[], partitions = 1): Promise<void> {
-  await withAdmin((admin) =>
-    admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: partitions })) }),
-  );
+  await withAdmin(async (admin) => {
+    await admin.createTopics({ waitForLeaders: false, topics: names.map((topic) => ({ topic, numPartitions: partitions })) });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: names });
+        if (topics.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} got no leaders within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
 }
 
 export async function deleteTopics(names: string[]): Promise<void> {

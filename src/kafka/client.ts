@@ -1,0 +1,38 @@
+import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
+import type { KafkaOptions } from '../config.js';
+import type { Logger } from '../telemetry/logger.js';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/**
+ * KafkaJS logs through our pino root. KafkaJS reports retried, recoverable conditions
+ * (coordinator loading, leader moves) at ERROR; they are demoted to warn so that error
+ * means something an operator must act on.
+ */
+function kafkaLogCreator(logger: Logger) {
+  const log = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = entry;
+      const method = levels[level] ?? 'info';
+      log[method === 'error' ? 'warn' : method](rest, message);
+    };
+}
+
+export function createKafka(options: KafkaOptions, logger: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+    connectionTimeout: 5000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    ...extra,
+  });
+}

@@ -1,0 +1,150 @@
+import type { IHeaders } from 'kafkajs';
+import { fail, ok, ProcessorError, type Result } from '../errors.js';
+import { type SignupEvent, signupEventType } from '../schemas.js';
+
+export type InputFormat = 'auto' | 'avro' | 'json';
+
+export interface DecodeOptions {
+  format: InputFormat;
+  maxMessageBytes: number;
+}
+
+/** What the decoder needs of a record besides its value; used to fill optional JSON fields. */
+export interface RecordContext {
+  key: Buffer | null;
+  timestamp: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+function headerString(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v[0] : v)?.toString();
+}
+
+function formatOf(value: Buffer, headers: IHeaders | undefined, configured: InputFormat): InputFormat | ProcessorError {
+  if (configured !== 'auto') return configured;
+  const ct = headerString(headers, 'content-type')?.toLowerCase();
+  if (ct) {
+    if (ct.includes('json')) return 'json';
+    if (ct.includes('avro') || ct === 'application/octet-stream') return 'avro';
+    return new ProcessorError(
+      'UNSUPPORTED_CONTENT_TYPE',
+      `content-type "${ct.slice(0, 100)}" is neither JSON nor Avro`,
+    );
+  }
+  // A SignupEvent in Avro binary starts with the zig-zag length of eventId; 0x7b and 0x5b
+  // would be negative lengths, so a leading "{" or "[" (after white space) can only be JSON.
+  for (let i = 0; i < value.length && i < 64; i++) {
+    const b = value[i]!;
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    return b === OPEN_BRACE || b === OPEN_BRACKET ? 'json' : 'avro';
+  }
+  return 'avro';
+}
+
+function checkEvent(e: SignupEvent): Result<SignupEvent> {
+  if (typeof e.email !== 'string' || e.email.length === 0) {
+    return fail(new ProcessorError('MISSING_EMAIL', 'event has no email address'));
+  }
+  return ok(e);
+}
+
+function decodeAvro(value: Buffer): Result<SignupEvent> {
+  try {
+    // fromBuffer rejects truncated values and trailing bytes, which catches most records
+    // written with another schema as well.
+    return checkEvent(signupEventType.fromBuffer(value) as SignupEvent);
+  } catch (err) {
+    return fail(
+      new ProcessorError('AVRO_DECODE', `not a SignupEvent in Avro binary: ${(err as Error).message}`, { cause: err }),
+    );
+  }
+}
+
+function optionalString(
+  o: Record<string, unknown>,
+  name: string,
+  fallback: string | null,
+): string | null | ProcessorError {
+  const v = o[name];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'string') return new ProcessorError('INVALID_EVENT', `field ${name} must be a string`);
+  return v;
+}
+
+function decodeJson(value: Buffer, rec: RecordContext): Result<SignupEvent> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(value));
+  } catch (err) {
+    return fail(new ProcessorError('JSON_DECODE', `not valid UTF-8 JSON: ${(err as Error).message}`, { cause: err }));
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return fail(new ProcessorError('JSON_DECODE', 'JSON value is not an object'));
+  }
+  const o = parsed as Record<string, unknown>;
+  if (o.email === undefined || o.email === null) {
+    return fail(new ProcessorError('MISSING_EMAIL', 'event has no email field'));
+  }
+  if (typeof o.email !== 'string') return fail(new ProcessorError('MISSING_EMAIL', 'email field is not a string'));
+  // JSON producers are often hand-written: eventId and userId fall back to the record's
+  // coordinates and key, so a minimal {"email": …} event still gets a result.
+  const eventId = optionalString(o, 'eventId', `${rec.topic}/${rec.partition}/${rec.offset}`);
+  const userId = optionalString(o, 'userId', rec.key ? rec.key.toString() : '');
+  const source = optionalString(o, 'source', null);
+  const locale = optionalString(o, 'locale', null);
+  for (const v of [eventId, userId, source, locale]) if (v instanceof ProcessorError) return fail(v);
+  let occurredAt = Number(rec.timestamp);
+  if (o.occurredAt !== undefined && o.occurredAt !== null) {
+    const t =
+      typeof o.occurredAt === 'number'
+        ? o.occurredAt
+        : typeof o.occurredAt === 'string'
+          ? Date.parse(o.occurredAt)
+          : Number.NaN;
+    if (!Number.isFinite(t))
+      return fail(new ProcessorError('INVALID_EVENT', 'occurredAt must be epoch milliseconds or an ISO 8601 time'));
+    occurredAt = Math.trunc(t);
+  }
+  return checkEvent({
+    eventId: eventId as string,
+    userId: userId as string,
+    email: o.email,
+    occurredAt,
+    source: source as string | null,
+    locale: locale as string | null,
+  });
+}
+
+/**
+ * Turns a record value into a SignupEvent or a typed failure. Never throws: whatever the
+ * bytes, the caller gets something to route.
+ */
+export function decodeSignup(
+  value: Buffer | null,
+  headers: IHeaders | undefined,
+  rec: RecordContext,
+  options: DecodeOptions,
+): Result<SignupEvent> {
+  if (value === null || value.length === 0) {
+    return fail(new ProcessorError('NULL_VALUE', 'record value is null or empty (tombstone)'));
+  }
+  if (value.length > options.maxMessageBytes) {
+    return fail(
+      new ProcessorError(
+        'OVERSIZED',
+        `record value is ${value.length} bytes, over the ${options.maxMessageBytes} allowed`,
+      ),
+    );
+  }
+  const format = formatOf(value, headers, options.format);
+  if (format instanceof ProcessorError) return fail(format);
+  return format === 'json' ? decodeJson(value, rec) : decodeAvro(value);
+}

@@ -1,0 +1,593 @@
+import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import type { Config } from '../config.js';
+import { type ErrorCode, ProcessorError } from '../errors.js';
+import type { Logger } from '../telemetry/logger.js';
+import { extractContext, injectContext } from '../telemetry/propagation.js';
+import type { Validator, Verdict } from '../validation/types.js';
+import { PROCESSOR_VERSION } from '../version.js';
+import { decodeSignup } from './decode.js';
+import { PartitionOffsetTracker } from './offsets.js';
+import { BatchPublisher, type OutgoingRecord } from './publish.js';
+import { type Destination, deadLetterRecord, destinationOf, resultRecord, type SourceCoordinates } from './route.js';
+import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
+
+/** Hooks for metrics; every one is optional and called on the hot path, so keep them cheap. */
+export interface ProcessorObserver {
+  routed?(destination: Destination, verdict: Verdict | null, errorCode: ErrorCode | null, durationMs: number): void;
+  inFlight?(topic: string, partition: number, count: number): void;
+  committed?(topic: string, partition: number, offset: number): void;
+  paused?(topic: string, partition: number, paused: boolean): void;
+  rebalanced?(assigned: Record<string, number[]>): void;
+  lag?(topic: string, partition: number, lag: number): void;
+  publishBatch?(records: number, durationMs: number, error?: Error): void;
+  state?(state: ProcessorState): void;
+}
+
+export type ProcessorState = 'idle' | 'starting' | 'running' | 'rebalancing' | 'draining' | 'stopped' | 'failed';
+
+export interface ProcessorDeps {
+  kafka: Kafka;
+  validator: Validator;
+  logger: Logger;
+  observer?: ProcessorObserver;
+  tracer?: Tracer;
+}
+
+/** Everything the processor keeps about one assigned partition. */
+class PartitionState {
+  readonly tracker = new PartitionOffsetTracker();
+  readonly scheduler: PartitionScheduler;
+  readonly controllers = new Set<AbortController>();
+  /** Records dispatched whose result is not yet acknowledged (or abandoned). */
+  tasks = 0;
+  paused = false;
+  revoked = false;
+  /** Wakes the batch loop waiting for this partition's window. */
+  onResume: (() => void) | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    scheduler: PartitionScheduler,
+  ) {
+    this.scheduler = scheduler;
+  }
+}
+
+const noop = () => {};
+
+/**
+ * consume → decode → schedule (per-partition semaphore, key order) → validate → route →
+ * publish → commit. See ARCHITECTURE.md, "Processing model".
+ */
+export class Processor {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly publisher: BatchPublisher;
+  private readonly log: Logger;
+  private readonly tracer: Tracer;
+  private readonly observer: ProcessorObserver;
+  private readonly global;
+  private readonly partitions = new Map<string, Map<number, PartitionState>>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
+  private stateValue: ProcessorState = 'idle';
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+  private fatalError: Error | undefined;
+  /** Resume a paused partition once its uncommitted offsets fell to this. */
+  private readonly resumeBelow: number;
+  private readonly window: number;
+  private readonly decodeOptions;
+  private joined = false;
+  private markStopped: () => void = noop;
+  /** Resolves once the processor has stopped, whatever stopped it (signal, fatal error, stop()). */
+  readonly stopped: Promise<void> = new Promise((resolve) => {
+    this.markStopped = resolve;
+  });
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: ProcessorDeps,
+  ) {
+    const p = config.pipeline;
+    this.log = deps.logger.child({ component: 'processor' });
+    this.tracer = deps.tracer ?? trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
+    this.observer = deps.observer ?? {};
+    this.global = createGlobalLimit(p.globalConcurrency);
+    this.window = p.partitionWindow;
+    // Hysteresis: resume only when half the window drained, so a full partition does not
+    // flap between paused and running on every completion.
+    this.resumeBelow = Math.max(1, Math.floor(p.partitionWindow / 2));
+    this.decodeOptions = { format: p.inputFormat, maxMessageBytes: p.maxMessageBytes };
+    this.consumer = deps.kafka.consumer({
+      groupId: config.kafka.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 1_048_576,
+      // read_committed: records of aborted producer transactions are never judged.
+      readUncommitted: false,
+    });
+    this.producer = deps.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Same key → same partition as Java clients (murmur2), so downstream joins line up.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // An idempotent producer keeps retrying while the cluster recovers; giving up would
+      // only turn a broker outage into a restart. Shutdown bounds the wait instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
+    });
+    this.publisher = new BatchPublisher(
+      this.producer,
+      { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
+      deps.logger.child({ component: 'publisher' }),
+      this.observer.publishBatch?.bind(this.observer),
+    );
+  }
+
+  get state(): ProcessorState {
+    return this.stateValue;
+  }
+
+  /** Joined the group, connected, and not shutting down: what /readyz reports. */
+  isReady(): boolean {
+    return this.joined && this.stateValue === 'running';
+  }
+
+  private setState(s: ProcessorState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.log.info({ state: s }, `processor ${s}`);
+    this.observer.state?.(s);
+  }
+
+  async start(): Promise<void> {
+    this.setState('starting');
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, (e) => this.onGroupJoin(e.payload.memberAssignment));
+    this.consumer.on(events.REBALANCING, () => this.onRebalancing());
+    this.consumer.on(events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      this.log.error({ err: error.message, restart }, 'consumer crashed');
+      if (!restart) this.fail(error);
+    });
+    this.consumer.on(events.END_BATCH_PROCESS, (e) => {
+      this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
+    });
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({
+      topics: [this.config.topics.input],
+      fromBeginning: this.config.kafka.startFrom === 'earliest',
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Every assigned partition's batch loop runs at once; a loop waiting for its window
+      // must not hold back the others.
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.commitTimer = setInterval(() => void this.commit(), this.config.pipeline.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  private partitionState(topic: string, partition: number): PartitionState {
+    let byPartition = this.partitions.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.partitions.set(topic, byPartition);
+    }
+    let st = byPartition.get(partition);
+    if (!st) {
+      const p = this.config.pipeline;
+      st = new PartitionState(
+        topic,
+        partition,
+        new PartitionScheduler(p.ordering, p.partitionConcurrency, this.global),
+      );
+      byPartition.set(partition, st);
+    }
+    return st;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.draining) return;
+    const st = this.partitionState(batch.topic, batch.partition);
+    const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.draining || st.revoked) return;
+      // The window counts from the last commit, so it bounds both memory and what a crash
+      // replays. When it is full the partition is paused and this loop waits for the
+      // commit that drains it, keeping the fetched batch: no refetch, no lost position.
+      if (st.tracker.uncommitted() >= this.window) {
+        this.pause(st);
+        void this.commit();
+        const resumed = await this.waitForWindow(st, heartbeat, () => isRunning() && !isStale());
+        if (!resumed) return;
+      }
+      const offset = Number(message.offset);
+      resolveOffset(message.offset);
+      // Already dispatched before a rebalance kept this partition with us: do not run it twice.
+      if (!st.tracker.dispatch(offset)) continue;
+      this.dispatch(st, { ...src, offset: message.offset }, message);
+    }
+    st.tracker.seenThrough(Number(batch.lastOffset()) + 1);
+    this.observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
+    await heartbeat();
+  }
+
+  /**
+   * Waits until the partition was resumed (its window drained by a commit), heartbeating so
+   * the group keeps us. Resolves false if the partition is lost or the processor stops.
+   */
+  private async waitForWindow(
+    st: PartitionState,
+    heartbeat: () => Promise<void>,
+    live: () => boolean,
+  ): Promise<boolean> {
+    while (st.paused) {
+      if (!live() || this.draining || st.revoked) return false;
+      await new Promise<void>((resolve) => {
+        st.onResume = resolve;
+        setTimeout(resolve, 1000).unref();
+      });
+      st.onResume = undefined;
+      await heartbeat().catch(noop);
+    }
+    return !this.draining && !st.revoked && live();
+  }
+
+  private dispatch(st: PartitionState, src: SourceCoordinates, message: KafkaMessage): void {
+    st.tasks++;
+    const started = performance.now();
+    const parent = extractContext(message.headers);
+    const span = this.tracer.startSpan(
+      `${src.topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': src.topic,
+          'messaging.destination.partition.id': String(src.partition),
+          'messaging.kafka.offset': Number(src.offset),
+          'messaging.consumer.group.name': this.config.kafka.groupId,
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    const decoded = decodeSignup(
+      message.value,
+      message.headers,
+      { ...src, key: message.key, timestamp: message.timestamp },
+      this.decodeOptions,
+    );
+    if (!decoded.ok) {
+      span.setAttribute('efv.error.code', decoded.error.code);
+      const record = deadLetterRecord(message, src, decoded.error, this.config.topics.deadLetter);
+      this.emit(st, src, record, ctx, span, 'deadLetter', null, decoded.error.code, started);
+      return;
+    }
+    const event = decoded.value;
+    // Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity.
+    const key = message.key ? message.key.toString('latin1') : null;
+    st.scheduler
+      .schedule(key, async () => {
+        if (st.revoked) return this.abandon(st, span);
+        const verdictOrError = await this.validate(st, event.email, ctx);
+        if (st.revoked) return this.abandon(st, span);
+        const durationMs = performance.now() - started;
+        if (verdictOrError instanceof ProcessorError) {
+          const record = deadLetterRecord(message, src, verdictOrError, this.config.topics.deadLetter);
+          return this.emit(st, src, record, ctx, span, 'deadLetter', null, verdictOrError.code, started);
+        }
+        const verdict = verdictOrError;
+        span.setAttribute('efv.verdict', verdict.verdict);
+        if (verdict.reason) span.setAttribute('efv.reason', verdict.reason);
+        const dest = destinationOf(verdict, this.config.pipeline.riskyRoute);
+        const record =
+          dest === 'deadLetter'
+            ? deadLetterRecord(
+                message,
+                src,
+                new ProcessorError('VALIDATION_UNKNOWN', `no verdict: ${verdict.reason ?? 'unknown'}`),
+                this.config.topics.deadLetter,
+                { verdictReason: verdict.reason },
+              )
+            : resultRecord(event, verdict, src, message.key, Math.round(durationMs * 1000), this.config.topics[dest]);
+        this.emit(
+          st,
+          src,
+          record,
+          ctx,
+          span,
+          dest,
+          verdict,
+          dest === 'deadLetter' ? 'VALIDATION_UNKNOWN' : null,
+          started,
+        );
+      })
+      .catch((err: unknown) => this.fail(err as Error));
+  }
+
+  /** Runs the validator under the deadline; a throw becomes a VALIDATION_ERROR, never a crash. */
+  private async validate(st: PartitionState, email: string, ctx: Context): Promise<Verdict | ProcessorError> {
+    const ac = new AbortController();
+    st.controllers.add(ac);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Verdict>((resolve) => {
+      timer = setTimeout(() => {
+        ac.abort(new ProcessorError('VALIDATION_UNKNOWN', 'validation timed out'));
+        resolve(timeoutVerdict(email));
+      }, this.config.pipeline.validationTimeoutMs);
+    });
+    try {
+      // Check spans (dns, provider, smtp) become children of this event's process span.
+      const run = context.with(ctx, () => this.deps.validator.validate(email, { signal: ac.signal }));
+      return await Promise.race([run, timeout]);
+    } catch (err) {
+      if (ac.signal.aborted && st.revoked) return timeoutVerdict(email);
+      return new ProcessorError('VALIDATION_ERROR', `validator failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      st.controllers.delete(ac);
+    }
+  }
+
+  private emit(
+    st: PartitionState,
+    src: SourceCoordinates,
+    record: OutgoingRecord,
+    ctx: Context,
+    span: Span,
+    dest: Destination,
+    verdict: Verdict | null,
+    errorCode: ErrorCode | null,
+    started: number,
+  ): void {
+    const publishSpan = this.tracer.startSpan(
+      `${record.topic} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': record.topic,
+        },
+      },
+      ctx,
+    );
+    // The output record continues the producer's trace, so a downstream consumer does too.
+    injectContext(trace.setSpan(ctx, publishSpan), record.headers);
+    if (errorCode) span.setAttribute('efv.error.code', errorCode);
+    span.setAttribute('efv.destination', dest);
+    this.publisher.publish(record).then(
+      () => {
+        publishSpan.end();
+        span.end();
+        this.observer.routed?.(dest, verdict, errorCode, performance.now() - started);
+        this.complete(st, Number(src.offset));
+      },
+      (err: Error) => {
+        publishSpan.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+        publishSpan.end();
+        span.end();
+        // The offset stays uncommitted: after the restart this record is read again.
+        this.fail(
+          new ProcessorError('PUBLISH_FAILED', `result could not be published: ${err.message}`, { cause: err }),
+        );
+      },
+    );
+  }
+
+  /** The partition was revoked while this record was in flight: its new owner reads it again. */
+  private abandon(st: PartitionState, span: Span): void {
+    span.setAttribute('efv.abandoned', true);
+    span.end();
+    st.tasks--;
+    this.checkDrained();
+  }
+
+  private complete(st: PartitionState, offset: number): void {
+    st.tasks--;
+    if (!st.revoked) {
+      st.tracker.markDone(offset);
+      // Commit early when half the window waits on it, so a busy partition rarely pauses.
+      if (st.tracker.uncommitted() >= this.resumeBelow && st.tracker.committable() !== undefined) void this.commit();
+    }
+    this.checkDrained();
+  }
+
+  private pause(st: PartitionState): void {
+    if (st.paused) return;
+    st.paused = true;
+    this.consumer.pause([{ topic: st.topic, partitions: [st.partition] }]);
+    this.log.debug(
+      { topic: st.topic, partition: st.partition, inFlight: st.tracker.inFlight() },
+      'partition paused: window full',
+    );
+    this.observer.paused?.(st.topic, st.partition, true);
+  }
+
+  private resume(st: PartitionState): void {
+    st.paused = false;
+    this.consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
+    st.onResume?.();
+    this.log.debug({ topic: st.topic, partition: st.partition }, 'partition resumed');
+    this.observer.paused?.(st.topic, st.partition, false);
+  }
+
+  private onRebalancing(): void {
+    // Commit what is contiguous while the old generation may still do so; a commit that
+    // arrives after the generation changed is rejected by the broker (ILLEGAL_GENERATION),
+    // which is exactly the fence we want.
+    void this.commit();
+    this.joined = false;
+    if (!this.draining) this.setState('rebalancing');
+  }
+
+  private onGroupJoin(assignment: Record<string, number[]>): void {
+    for (const [topic, byPartition] of this.partitions) {
+      const kept = new Set(assignment[topic] ?? []);
+      for (const [partition, st] of byPartition) {
+        if (kept.has(partition)) {
+          // KafkaJS refetches from the committed offset; the tracker skips what is already
+          // in flight. Re-apply a pause, in case the join reset it.
+          if (st.paused) this.consumer.pause([{ topic, partitions: [partition] }]);
+          continue;
+        }
+        // Lost: never commit for it again, stop its work; its next owner replays from the
+        // last commit (duplicates at most the window, nothing lost).
+        st.revoked = true;
+        for (const ac of st.controllers) ac.abort(new ProcessorError('VALIDATION_UNKNOWN', 'partition revoked'));
+        byPartition.delete(partition);
+      }
+    }
+    this.joined = true;
+    const summary = Object.fromEntries(Object.entries(assignment).map(([t, ps]) => [t, [...ps].sort((a, b) => a - b)]));
+    this.log.info({ assignment: summary }, 'joined consumer group');
+    this.observer.rebalanced?.(summary);
+    if (!this.draining) this.setState('running');
+  }
+
+  /** Commits, for every partition still owned, the highest contiguous acknowledged offset + 1. */
+  commit(): Promise<void> {
+    if (this.committing) {
+      // One commit at a time; a request meanwhile is served right after, not dropped.
+      this.commitAgain = true;
+      return this.committing;
+    }
+    if (this.stateValue === 'rebalancing' || !this.joined) return Promise.resolve();
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    const states: [PartitionState, number][] = [];
+    for (const byPartition of this.partitions.values()) {
+      for (const st of byPartition.values()) {
+        const next = st.tracker.committable();
+        if (next === undefined || st.revoked) continue;
+        offsets.push({ topic: st.topic, partition: st.partition, offset: String(next) });
+        states.push([st, next]);
+      }
+    }
+    if (offsets.length === 0) return Promise.resolve();
+    this.committing = this.consumer
+      .commitOffsets(offsets)
+      .then(() => {
+        for (const [st, next] of states) {
+          st.tracker.markCommitted(next);
+          this.observer.committed?.(st.topic, st.partition, next);
+          this.observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
+          if (st.paused && !this.draining && !st.revoked && st.tracker.uncommitted() <= this.resumeBelow)
+            this.resume(st);
+        }
+      })
+      .catch((err: Error) => {
+        // Retried on the next tick; a rebalance error means the partitions may be gone.
+        this.log.warn({ err: err.message }, 'offset commit failed; will retry');
+      })
+      .finally(() => {
+        this.committing = undefined;
+        if (this.commitAgain) {
+          this.commitAgain = false;
+          void this.commit();
+        }
+      });
+    return this.committing;
+  }
+
+  private inFlightTasks(): number {
+    let n = 0;
+    for (const byPartition of this.partitions.values()) for (const st of byPartition.values()) n += st.tasks;
+    return n;
+  }
+
+  private checkDrained(): void {
+    if (this.drained && this.inFlightTasks() === 0) this.drained();
+  }
+
+  private fail(err: Error): void {
+    if (this.fatalError) return;
+    this.fatalError = err;
+    this.log.error({ err: err.message, code: (err as ProcessorError).code }, 'fatal processor error; stopping');
+    void this.stop();
+  }
+
+  /** The first fatal error, if the processor stopped because of one. */
+  get failure(): Error | undefined {
+    return this.fatalError;
+  }
+
+  /**
+   * Stops fetching, lets in-flight work finish within SHUTDOWN_TIMEOUT_MS, publishes,
+   * commits what is contiguous, leaves the group and disconnects.
+   */
+  stop(): Promise<void> {
+    if (!this.stopping) this.stopping = this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.draining = true;
+    this.setState('draining');
+    this.joined = false;
+    const deadline = this.config.pipeline.shutdownTimeoutMs;
+    try {
+      this.consumer.pause([{ topic: this.config.topics.input }]);
+    } catch {
+      // Not running yet: nothing to pause.
+    }
+    const drained = new Promise<boolean>((resolve) => {
+      this.drained = () => resolve(true);
+      this.checkDrained();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadline);
+    });
+    const clean = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    if (!clean) {
+      this.log.warn(
+        { inFlight: this.inFlightTasks(), deadlineMs: deadline },
+        'shutdown deadline reached; unfinished records will be replayed',
+      );
+    }
+    await Promise.race([this.publisher.flush(), new Promise((r) => setTimeout(r, 5000))]);
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    // Safe even after a fatal error: the trackers only count acknowledged results.
+    this.joined = true;
+    await this.commit();
+    this.joined = false;
+    await this.consumer.disconnect().catch(noop);
+    await this.publisher.close().catch(noop);
+    await this.producer.disconnect().catch(noop);
+    await this.deps.validator.close?.().catch(noop);
+    this.setState(this.fatalError ? 'failed' : 'stopped');
+    this.markStopped();
+  }
+}
+
+function timeoutVerdict(email: string): Verdict {
+  return {
+    verdict: 'unknown',
+    reason: 'timeout',
+    flags: [],
+    normalized: email.trim(),
+    suggestion: null,
+    checks: [],
+  };
+}

@@ -1,0 +1,134 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { TopicOptions } from '../config.js';
+import type { ProcessorError } from '../errors.js';
+import { encodeValidationResult, RESULT_CONTENT_TYPE, type SignupEvent, type ValidationResult } from '../schemas.js';
+import type { Verdict } from '../validation/types.js';
+import { PROCESSOR_VERSION } from '../version.js';
+import type { OutgoingRecord } from './publish.js';
+
+export type Destination = 'valid' | 'invalid' | 'deadLetter';
+
+export interface RouteOptions {
+  topics: TopicOptions;
+  riskyRoute: 'valid' | 'invalid';
+}
+
+/** Where a verdict goes (ARCHITECTURE.md, "Verdicts"): unknown is never judged valid or invalid. */
+export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Destination {
+  switch (verdict.verdict) {
+    case 'deliverable':
+      return 'valid';
+    case 'risky':
+      return riskyRoute;
+    case 'undeliverable':
+      return 'invalid';
+    default:
+      return 'deadLetter';
+  }
+}
+
+export interface SourceCoordinates {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export function resultRecord(
+  event: SignupEvent,
+  verdict: Verdict,
+  src: SourceCoordinates,
+  key: Buffer | null,
+  durationMicros: number,
+  topic: string,
+): OutgoingRecord {
+  const result: ValidationResult = {
+    eventId: event.eventId,
+    userId: event.userId,
+    email: event.email,
+    normalizedEmail: verdict.normalized,
+    verdict: verdict.verdict,
+    reason: verdict.reason,
+    flags: verdict.flags,
+    suggestion: verdict.suggestion,
+    checks: verdict.checks.map((c) => ({
+      name: c.name,
+      status: c.status,
+      reason: c.reason,
+      detail: c.detail,
+      durationMicros: Math.round(c.durationMs * 1000),
+    })),
+    sourceRecord: { topic: src.topic, partition: src.partition, offset: Number(src.offset) },
+    occurredAt: event.occurredAt,
+    validatedAt: Date.now(),
+    durationMicros,
+    processorVersion: PROCESSOR_VERSION,
+  };
+  return {
+    topic,
+    key,
+    value: encodeValidationResult(result),
+    headers: {
+      'content-type': RESULT_CONTENT_TYPE,
+      'efv-verdict': verdict.verdict,
+      'efv-reason': verdict.reason ?? '',
+    },
+  };
+}
+
+/** Dead-letter header names: the contract with whoever replays or inspects the DLQ. */
+export const DLQ_HEADERS = {
+  code: 'efv-error-code',
+  message: 'efv-error-message',
+  retriable: 'efv-error-retriable',
+  topic: 'efv-source-topic',
+  partition: 'efv-source-partition',
+  offset: 'efv-source-offset',
+  timestamp: 'efv-source-timestamp',
+  attempts: 'efv-attempts',
+  firstFailureAt: 'efv-first-failure-at',
+  lastFailureAt: 'efv-last-failure-at',
+  version: 'efv-processor-version',
+  verdictReason: 'efv-verdict-reason',
+} as const;
+
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+
+/**
+ * The original key and value bytes unchanged, so the record can be replayed; the original
+ * headers kept (but for trace context, which the caller sets to the processing span); why it
+ * failed in `efv-*` headers.
+ */
+export function deadLetterRecord(
+  message: KafkaMessage,
+  src: SourceCoordinates,
+  error: ProcessorError,
+  topic: string,
+  extra: { attempts?: number; firstFailureAt?: number; verdictReason?: string | null } = {},
+): OutgoingRecord {
+  const now = new Date().toISOString();
+  const headers: Record<string, string | Buffer> = {};
+  copyHeaders(message.headers, headers);
+  headers[DLQ_HEADERS.code] = error.code;
+  headers[DLQ_HEADERS.message] = error.message.slice(0, 1000);
+  headers[DLQ_HEADERS.retriable] = String(error.retriable);
+  headers[DLQ_HEADERS.topic] = src.topic;
+  headers[DLQ_HEADERS.partition] = String(src.partition);
+  headers[DLQ_HEADERS.offset] = src.offset;
+  headers[DLQ_HEADERS.timestamp] = message.timestamp;
+  headers[DLQ_HEADERS.attempts] = String(extra.attempts ?? 1);
+  headers[DLQ_HEADERS.firstFailureAt] = extra.firstFailureAt ? new Date(extra.firstFailureAt).toISOString() : now;
+  headers[DLQ_HEADERS.lastFailureAt] = now;
+  headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
+  if (extra.verdictReason) headers[DLQ_HEADERS.verdictReason] = extra.verdictReason;
+  return { topic, key: message.key, value: message.value, headers };
+}
+
+function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buffer>): void {
+  if (!from) return;
+  for (const [k, v] of Object.entries(from)) {
+    if (v === undefined || TRACE_HEADERS.has(k) || k.startsWith('efv-')) continue;
+    // KafkaJS hands repeated headers as an array; keep the first, as most clients read it.
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) to[k] = first;
+  }
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+
+/** schemas/ sits beside src/ and dist/, so one relative path serves both. */
+const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+
+export function loadSchema(name: string): avro.Schema {
+  return JSON.parse(readFileSync(join(schemaDir, `${name}.avsc`), 'utf8')) as avro.Schema;
+}
+
+/** The contract with producers: what the input topic carries. */
+export interface SignupEvent {
+  eventId: string;
+  userId: string;
+  email: string;
+  /** Milliseconds since the Unix epoch. */
+  occurredAt: number;
+  source: string | null;
+  locale: string | null;
+}
+
+export interface CheckOutcomeRecord {
+  name: string;
+  status: 'pass' | 'fail' | 'unknown' | 'skipped';
+  reason: string | null;
+  detail: string | null;
+  durationMicros: number;
+}
+
+/** The contract with downstream consumers: what the valid and invalid topics carry. */
+export interface ValidationResult {
+  eventId: string;
+  userId: string;
+  email: string;
+  normalizedEmail: string;
+  verdict: 'deliverable' | 'undeliverable' | 'risky' | 'unknown';
+  reason: string | null;
+  flags: string[];
+  suggestion: string | null;
+  checks: CheckOutcomeRecord[];
+  sourceRecord: { topic: string; partition: number; offset: number };
+  occurredAt: number;
+  validatedAt: number;
+  durationMicros: number;
+  processorVersion: string;
+}
+
+// Timestamps stay plain longs (milliseconds) in JavaScript: avsc then needs no logical-type
+// classes and the values compare and serialise cheaply.
+export const signupEventType = avro.Type.forSchema(loadSchema('SignupEvent'));
+export const validationResultType = avro.Type.forSchema(loadSchema('ValidationResult'));
+
+export function encodeSignupEvent(event: SignupEvent): Buffer {
+  return signupEventType.toBuffer(event);
+}
+
+export function decodeValidationResult(value: Buffer): ValidationResult {
+  return validationResultType.fromBuffer(value) as ValidationResult;
+}
+
+export function encodeValidationResult(result: ValidationResult): Buffer {
+  return validationResultType.toBuffer(result);
+}
+
+export const SIGNUP_CONTENT_TYPE = 'application/vnd.emailflowvalidator.signup+avro';
+export const RESULT_CONTENT_TYPE = 'application/vnd.emailflowvalidator.result+avro';

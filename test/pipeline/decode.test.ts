@@ -1,0 +1,110 @@
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { type DecodeOptions, decodeSignup } from '../../src/pipeline/decode.js';
+import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
+
+const rec = { key: Buffer.from('user-1'), timestamp: '1764300000000', topic: 'signups', partition: 3, offset: '42' };
+const opts: DecodeOptions = { format: 'auto', maxMessageBytes: 4096 };
+const event: SignupEvent = {
+  eventId: 'e1',
+  userId: 'user-1',
+  email: 'Anna@Example.com',
+  occurredAt: 1_764_300_000_000,
+  source: 'web',
+  locale: null,
+};
+
+function code(value: Buffer | null, headers?: Record<string, string>, o = opts): string {
+  const r = decodeSignup(value, headers, rec, o);
+  if (r.ok) throw new Error('expected a failure');
+  return r.error.code;
+}
+
+describe('decodeSignup', () => {
+  it('decodes Avro binary written with the SignupEvent schema', () => {
+    const r = decodeSignup(encodeSignupEvent(event), undefined, rec, opts);
+    expect(r).toEqual({ ok: true, value: event });
+  });
+
+  it('decodes JSON, detected from the leading brace or named by content-type', () => {
+    const json = Buffer.from(JSON.stringify(event));
+    expect(decodeSignup(json, undefined, rec, opts)).toEqual({ ok: true, value: event });
+    expect(
+      decodeSignup(Buffer.from(`  \n${JSON.stringify(event)}`), { 'content-type': 'application/json' }, rec, opts),
+    ).toEqual({
+      ok: true,
+      value: event,
+    });
+  });
+
+  it('fills optional JSON fields from the record: eventId from coordinates, userId from key, time from timestamp', () => {
+    const r = decodeSignup(Buffer.from('{"email":"a@b.example"}'), undefined, rec, opts);
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        eventId: 'signups/3/42',
+        userId: 'user-1',
+        email: 'a@b.example',
+        occurredAt: 1764300000000,
+        source: null,
+        locale: null,
+      },
+    });
+  });
+
+  it('accepts ISO 8601 occurredAt in JSON', () => {
+    const r = decodeSignup(
+      Buffer.from('{"email":"a@b.example","occurredAt":"2026-11-28T00:00:00Z"}'),
+      undefined,
+      rec,
+      opts,
+    );
+    expect(r.ok && r.value.occurredAt).toBe(Date.parse('2026-11-28T00:00:00Z'));
+  });
+
+  it.each([
+    ['null value (tombstone)', null, 'NULL_VALUE'],
+    ['empty value', Buffer.alloc(0), 'NULL_VALUE'],
+    ['garbage bytes', Buffer.from([0xff, 0x00, 0x13, 0x37, 0x99]), 'AVRO_DECODE'],
+    ['truncated Avro', encodeSignupEvent(event).subarray(0, 12), 'AVRO_DECODE'],
+    ['Avro with trailing bytes', Buffer.concat([encodeSignupEvent(event), Buffer.from([1, 2, 3])]), 'AVRO_DECODE'],
+    ['JSON without email', Buffer.from('{"userId":"u"}'), 'MISSING_EMAIL'],
+    ['JSON with a numeric email', Buffer.from('{"email":42}'), 'MISSING_EMAIL'],
+    ['JSON with an empty email', Buffer.from('{"email":""}'), 'MISSING_EMAIL'],
+    ['broken JSON', Buffer.from('{"email": "a@b.c"'), 'JSON_DECODE'],
+    ['JSON array', Buffer.from('  [1,2]'), 'JSON_DECODE'],
+    [
+      'invalid UTF-8 in JSON',
+      Buffer.concat([Buffer.from('{"email":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('@b.c"}')]),
+      'JSON_DECODE',
+    ],
+    ['JSON with a wrong field type', Buffer.from('{"email":"a@b.c","userId":7}'), 'INVALID_EVENT'],
+    ['JSON with a bad time', Buffer.from('{"email":"a@b.c","occurredAt":"yesterday"}'), 'INVALID_EVENT'],
+  ])('routes %s to the dead-letter code', (_name, value, expected) => {
+    expect(code(value)).toBe(expected);
+  });
+
+  it('rejects a record written with another Avro schema', () => {
+    const other = avro.Type.forSchema({
+      type: 'record',
+      name: 'Order',
+      fields: [
+        { name: 'id', type: 'long' },
+        { name: 'amount', type: 'double' },
+      ],
+    });
+    expect(code(other.toBuffer({ id: 123456789, amount: 9.99 }))).toBe('AVRO_DECODE');
+  });
+
+  it('rejects oversized values before parsing them', () => {
+    expect(code(Buffer.alloc(5000, 0x7b))).toBe('OVERSIZED');
+  });
+
+  it('rejects an unsupported content-type instead of guessing', () => {
+    expect(code(Buffer.from('<signup/>'), { 'content-type': 'application/xml' })).toBe('UNSUPPORTED_CONTENT_TYPE');
+  });
+
+  it('with INPUT_FORMAT=json, Avro bytes fail as JSON', () => {
+    expect(code(encodeSignupEvent(event), undefined, { ...opts, format: 'json' })).toBe('JSON_DECODE');
+  });
+});

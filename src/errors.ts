@@ -15,6 +15,12 @@ export const ErrorCodes = {
   UNSUPPORTED_CONTENT_TYPE: { retriable: false, description: 'content-type header names an unsupported format' },
   /** The event has no email field, or it is not a string. */
   MISSING_EMAIL: { retriable: false, description: 'event has no email address' },
+  /** The email field is far beyond any valid length (RFC 5321 allows 254 octets). */
+  EMAIL_TOO_LONG: { retriable: false, description: 'email field is longer than 1024 bytes' },
+  /** The email field holds bytes that are not UTF-8 (decoded as U+FFFD). */
+  INVALID_UTF8: { retriable: false, description: 'email field is not valid UTF-8' },
+  /** Control characters or bidirectional overrides inside the address: spoofing, not typing. */
+  UNSAFE_CHARACTERS: { retriable: false, description: 'email field contains control or bidi-override characters' },
   /** A required field other than email is missing or has the wrong type. */
   INVALID_EVENT: { retriable: false, description: 'event is missing a required field or has a wrong type' },
   /** The validator could not decide after its retries (DNS, provider, SMTP unavailable). */

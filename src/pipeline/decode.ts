@@ -49,9 +49,29 @@ function formatOf(value: Buffer, headers: IHeaders | undefined, configured: Inpu
   return 'avro';
 }
 
+/** Far above the 254 octets RFC 5321 allows, so a long-but-plausible typo still gets a verdict. */
+const MAX_EMAIL_BYTES = 1024;
+/**
+ * C0/C1 controls, DEL, and the bidirectional marks and overrides (U+061C, U+200E/F,
+ * U+202A–E, U+2066–9) that make an address display as another one. White space at the
+ * ends is trimmed before the test: a pasted trailing newline is typing, not an attack.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 function checkEvent(e: SignupEvent): Result<SignupEvent> {
   if (typeof e.email !== 'string' || e.email.length === 0) {
     return fail(new ProcessorError('MISSING_EMAIL', 'event has no email address'));
+  }
+  // A UTF-8 character takes at most 4 bytes, so short strings skip the exact byte count.
+  if (e.email.length > MAX_EMAIL_BYTES / 4 && Buffer.byteLength(e.email) > MAX_EMAIL_BYTES) {
+    return fail(new ProcessorError('EMAIL_TOO_LONG', `email field is ${Buffer.byteLength(e.email)} bytes`));
+  }
+  if (e.email.includes('\ufffd')) {
+    return fail(new ProcessorError('INVALID_UTF8', 'email field is not valid UTF-8'));
+  }
+  if (UNSAFE.test(e.email.trim())) {
+    return fail(new ProcessorError('UNSAFE_CHARACTERS', 'email field contains control or bidi-override characters'));
   }
   return ok(e);
 }

@@ -108,3 +108,29 @@ describe('decodeSignup', () => {
     expect(code(encodeSignupEvent(event), undefined, { ...opts, format: 'json' })).toBe('JSON_DECODE');
   });
 });
+
+describe('decodeSignup, hostile addresses', () => {
+  const withEmail = (email: string) => encodeSignupEvent({ ...event, email });
+  it.each([
+    ['a 10 KB address', `${'a'.repeat(10_000)}@example.com`, 'EMAIL_TOO_LONG'],
+    ['a bidi override', 'admin\u202e@example.com', 'UNSAFE_CHARACTERS'],
+    ['a right-to-left mark', 'a\u200f@example.com', 'UNSAFE_CHARACTERS'],
+    ['a NUL byte', 'a\u0000b@example.com', 'UNSAFE_CHARACTERS'],
+    ['an embedded newline', 'a\nb@example.com', 'UNSAFE_CHARACTERS'],
+    ['a C1 control', 'a\u0085b@example.com', 'UNSAFE_CHARACTERS'],
+  ])('dead-letters %s', (_name, email, expected) => {
+    expect(code(withEmail(email), undefined, { ...opts, maxMessageBytes: 65_536 })).toBe(expected);
+  });
+
+  it('dead-letters invalid UTF-8 inside an Avro string', () => {
+    const good = withEmail('abc@example.com');
+    const at = good.indexOf(Buffer.from('abc@'));
+    good[at + 1] = 0xff;
+    expect(code(good)).toBe('INVALID_UTF8');
+  });
+
+  it('keeps a pasted trailing newline and a long-but-plausible address for the validator to judge', () => {
+    expect(decodeSignup(withEmail('anna@example.com\n'), undefined, rec, opts).ok).toBe(true);
+    expect(decodeSignup(withEmail(`${'a'.repeat(300)}@example.com`), undefined, rec, opts).ok).toBe(true);
+  });
+});

@@ -100,3 +100,35 @@ export function list(o: Base & { default: string[]; item?: RegExp }): Field<stri
     show: (v) => v.join(','),
   };
 }
+
+export interface Duration {
+  /** As the user wrote it, e.g. "10m"; names the retry topic. */
+  label: string;
+  ms: number;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A comma-separated list of durations such as `30s,10m,1h`, in increasing order. */
+export function durations(o: Base & { default: Duration[]; max: number }): Field<Duration[]> {
+  return {
+    ...o,
+    parse(raw) {
+      const out: Duration[] = [];
+      for (const item of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const m = /^(\d+)(ms|s|m|h)$/.exec(item);
+        if (!m) throw new Error(`"${item}" is not a duration like 500ms, 30s, 10m or 1h`);
+        const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+        if (ms <= 0) throw new Error(`"${item}" must be longer than zero`);
+        if (out.length > 0 && ms <= out[out.length - 1]!.ms) throw new Error('durations must increase');
+        out.push({ label: item, ms });
+      }
+      if (out.length > o.max) throw new Error(`at most ${o.max} durations`);
+      return out;
+    },
+    show: (v) => v.map((d) => d.label).join(','),
+  };
+}

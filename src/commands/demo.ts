@@ -55,7 +55,12 @@ async function runDemo(config: Config, logger: Logger, opts: DemoOptions): Promi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, config.topics, { partitions: opts.partitions, replicationFactor: 1 });
+    await ensureTopics(
+      admin,
+      config.topics,
+      { partitions: opts.partitions, replicationFactor: 1 },
+      config.pipeline.retryDelays,
+    );
     const before = await countsByTopic(admin, config);
     process.stdout.write(
       `publishing ${opts.count} sample sign-ups to ${config.topics.input} (${opts.partitions} partitions)\n`,

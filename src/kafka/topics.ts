@@ -1,19 +1,30 @@
 import type { Admin } from 'kafkajs';
 import type { TopicOptions } from '../config.js';
+import type { Duration } from '../config-fields.js';
 
 export interface TopicPlan {
   partitions: number;
   replicationFactor: number;
 }
 
-export function allTopics(t: TopicOptions): string[] {
-  return [t.input, t.valid, t.invalid, t.deadLetter];
+/** The retry topic of each delay tier: `<input>.retry.<delay>`. */
+export function retryTopics(t: TopicOptions, delays: readonly Duration[]): string[] {
+  return delays.map((d) => `${t.input}.retry.${d.label}`);
+}
+
+export function allTopics(t: TopicOptions, delays: readonly Duration[] = []): string[] {
+  return [t.input, t.valid, t.invalid, t.deadLetter, ...retryTopics(t, delays)];
 }
 
 /** Creates whichever of the project's topics are missing; returns the names it created. */
-export async function ensureTopics(admin: Admin, topics: TopicOptions, plan: TopicPlan): Promise<string[]> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: TopicOptions,
+  plan: TopicPlan,
+  delays: readonly Duration[] = [],
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = allTopics(topics).filter((t) => !existing.has(t));
+  const missing = allTopics(topics, delays).filter((t) => !existing.has(t));
   if (missing.length === 0) return [];
   await admin.createTopics({
     waitForLeaders: true,
@@ -27,7 +38,11 @@ export async function ensureTopics(admin: Admin, topics: TopicOptions, plan: Top
 }
 
 /** Names the topics the processor needs that do not exist, so `run` can fail with a clear message. */
-export async function missingTopics(admin: Admin, topics: TopicOptions): Promise<string[]> {
+export async function missingTopics(
+  admin: Admin,
+  topics: TopicOptions,
+  delays: readonly Duration[] = [],
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  return allTopics(topics).filter((t) => !existing.has(t));
+  return allTopics(topics, delays).filter((t) => !existing.has(t));
 }

@@ -1,4 +1,4 @@
-import { int, oneOf } from '../config-fields.js';
+import { durations, int, oneOf } from '../config-fields.js';
 
 export const ORDERING_MODES = ['key', 'unordered', 'partition'] as const;
 export type OrderingMode = (typeof ORDERING_MODES)[number];
@@ -52,6 +52,17 @@ export const pipelineFields = {
     description: 'auto: by content-type header, else JSON if the value starts with "{", else Avro binary.',
     default: 'auto',
     values: ['auto', 'avro', 'json'] as const,
+  }),
+  retryDelays: durations({
+    env: 'RETRY_DELAYS',
+    description:
+      'Non-blocking retries of unknown (transient) verdicts: one retry topic per delay, named <INPUT_TOPIC>.retry.<delay>; after the last, dead-letter. Empty: dead-letter at once.',
+    default: [
+      { label: '1m', ms: 60_000 },
+      { label: '10m', ms: 600_000 },
+    ],
+    example: '30s,5m,1h',
+    max: 10,
   }),
   riskyRoute: oneOf({
     env: 'RISKY_ROUTE',

@@ -9,14 +9,25 @@ import {
 } from 'kafkajs';
 import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
+import { retryTopics as retryTopicNames } from '../kafka/topics.js';
 import type { Logger } from '../telemetry/logger.js';
+import { hashMessageKey } from '../telemetry/message-key.js';
 import { extractContext, injectContext } from '../telemetry/propagation.js';
 import type { Validator, Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import { decodeSignup } from './decode.js';
 import { PartitionOffsetTracker } from './offsets.js';
 import { BatchPublisher, type OutgoingRecord } from './publish.js';
-import { type Destination, deadLetterRecord, destinationOf, resultRecord, type SourceCoordinates } from './route.js';
+import {
+  type Destination,
+  deadLetterRecord,
+  destinationOf,
+  resultRecord,
+  retryDueAt,
+  retryRecord,
+  retryStateOf,
+  type SourceCoordinates,
+} from './route.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
 
 /** Hooks for metrics; every one is optional and called on the hot path, so keep them cheap. */
@@ -52,6 +63,8 @@ class PartitionState {
   revoked = false;
   /** Wakes the batch loop waiting for this partition's window. */
   onResume: (() => void) | undefined;
+  /** A retry topic's partition waits, paused, until its next record is due. */
+  dueTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly topic: string,
@@ -63,6 +76,9 @@ class PartitionState {
 }
 
 const noop = () => {};
+
+/** How long a batch loop waits for its window before leaving the rest for a refetch. */
+const WINDOW_WAIT_MS = 250;
 
 /**
  * consume → decode → schedule (per-partition semaphore, key order) → validate → route →
@@ -90,6 +106,9 @@ export class Processor {
   private readonly window: number;
   private readonly decodeOptions;
   private joined = false;
+  /** Retry topic of each delay tier, in order; empty when retries are off. */
+  private readonly retryTopics: string[];
+  private readonly retryDelaysMs: number[];
   private markStopped: () => void = noop;
   /** Resolves once the processor has stopped, whatever stopped it (signal, fatal error, stop()). */
   readonly stopped: Promise<void> = new Promise((resolve) => {
@@ -110,6 +129,8 @@ export class Processor {
     // flap between paused and running on every completion.
     this.resumeBelow = Math.max(1, Math.floor(p.partitionWindow / 2));
     this.decodeOptions = { format: p.inputFormat, maxMessageBytes: p.maxMessageBytes };
+    this.retryTopics = retryTopicNames(config.topics, p.retryDelays);
+    this.retryDelaysMs = p.retryDelays.map((d) => d.ms);
     this.consumer = deps.kafka.consumer({
       groupId: config.kafka.groupId,
       allowAutoTopicCreation: false,
@@ -170,7 +191,8 @@ export class Processor {
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({
-      topics: [this.config.topics.input],
+      // Retry topics are consumed by the same group: a retried event comes back here when due.
+      topics: [this.config.topics.input, ...this.retryTopics],
       fromBeginning: this.config.kafka.startFrom === 'earliest',
     });
     await this.consumer.run({
@@ -207,23 +229,35 @@ export class Processor {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.draining) return;
     const st = this.partitionState(batch.topic, batch.partition);
+    const fromRetry = batch.topic !== this.config.topics.input;
     const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.draining || st.revoked) return;
+      // A retry topic has one delay, so its records come due in offset order: the first one
+      // not yet due pauses the partition until it is (unresolved, so it is fetched again).
+      if (fromRetry) {
+        const wait = retryDueAt(message.headers) - Date.now();
+        if (wait > 0) {
+          this.waitUntilDue(st, wait);
+          return;
+        }
+      }
       // The window counts from the last commit, so it bounds both memory and what a crash
-      // replays. When it is full the partition is paused and this loop waits for the
-      // commit that drains it, keeping the fetched batch: no refetch, no lost position.
+      // replays. When it is full the partition is paused and this loop waits a little for
+      // the commit that drains it, keeping the batch. A longer wait would hold back every
+      // other partition of the broker (KafkaJS fetches again only when all batches of a
+      // fetch returned), so after WINDOW_WAIT_MS the loop leaves the rest unresolved and
+      // KafkaJS fetches it again after the resume.
       if (st.tracker.uncommitted() >= this.window) {
         this.pause(st);
         void this.commit();
-        const resumed = await this.waitForWindow(st, heartbeat, () => isRunning() && !isStale());
-        if (!resumed) return;
+        if (!(await this.waitForWindow(st, heartbeat, () => isRunning() && !isStale()))) return;
       }
       const offset = Number(message.offset);
       resolveOffset(message.offset);
       // Already dispatched before a rebalance kept this partition with us: do not run it twice.
       if (!st.tracker.dispatch(offset)) continue;
-      this.dispatch(st, { ...src, offset: message.offset }, message);
+      this.dispatch(st, { ...src, offset: message.offset }, message, fromRetry);
     }
     st.tracker.seenThrough(Number(batch.lastOffset()) + 1);
     this.observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
@@ -231,28 +265,43 @@ export class Processor {
   }
 
   /**
-   * Waits until the partition was resumed (its window drained by a commit), heartbeating so
-   * the group keeps us. Resolves false if the partition is lost or the processor stops.
+   * Waits up to WINDOW_WAIT_MS for the partition to be resumed (its window drained by a
+   * commit). Resolves true if it was; false if not yet, or if the partition is lost or the
+   * processor stops.
    */
   private async waitForWindow(
     st: PartitionState,
     heartbeat: () => Promise<void>,
     live: () => boolean,
   ): Promise<boolean> {
-    while (st.paused) {
-      if (!live() || this.draining || st.revoked) return false;
+    if (st.paused) {
       await new Promise<void>((resolve) => {
         st.onResume = resolve;
-        setTimeout(resolve, 1000).unref();
+        setTimeout(resolve, WINDOW_WAIT_MS).unref();
       });
       st.onResume = undefined;
       await heartbeat().catch(noop);
     }
-    return !this.draining && !st.revoked && live();
+    return !st.paused && !this.draining && !st.revoked && live();
   }
 
-  private dispatch(st: PartitionState, src: SourceCoordinates, message: KafkaMessage): void {
+  private waitUntilDue(st: PartitionState, waitMs: number): void {
+    if (st.dueTimer) return;
+    this.consumer.pause([{ topic: st.topic, partitions: [st.partition] }]);
+    st.dueTimer = setTimeout(() => {
+      st.dueTimer = undefined;
+      if (!st.revoked && !this.draining && !st.paused) {
+        this.consumer.resume([{ topic: st.topic, partitions: [st.partition] }]);
+      }
+    }, waitMs);
+    st.dueTimer.unref();
+  }
+
+  private dispatch(st: PartitionState, src: SourceCoordinates, message: KafkaMessage, fromRetry: boolean): void {
     st.tasks++;
+    // Results and dead letters name the original input record, also after retries.
+    const retry = fromRetry ? retryStateOf(message.headers, src) : null;
+    const origin = retry ? retry.origin : src;
     const started = performance.now();
     const parent = extractContext(message.headers);
     const span = this.tracer.startSpan(
@@ -271,6 +320,7 @@ export class Processor {
       parent,
     );
     const ctx = trace.setSpan(parent, span);
+    if (message.key && span.isRecording()) span.setAttribute('messaging.kafka.message.key', hashMessageKey(message.key));
     const decoded = decodeSignup(
       message.value,
       message.headers,
@@ -279,7 +329,7 @@ export class Processor {
     );
     if (!decoded.ok) {
       span.setAttribute('efv.error.code', decoded.error.code);
-      const record = deadLetterRecord(message, src, decoded.error, this.config.topics.deadLetter);
+      const record = deadLetterRecord(message, origin, decoded.error, this.config.topics.deadLetter, { retry });
       this.emit(st, src, record, ctx, span, 'deadLetter', null, decoded.error.code, started);
       return;
     }
@@ -293,34 +343,52 @@ export class Processor {
         if (st.revoked) return this.abandon(st, span);
         const durationMs = performance.now() - started;
         if (verdictOrError instanceof ProcessorError) {
-          const record = deadLetterRecord(message, src, verdictOrError, this.config.topics.deadLetter);
+          const record = deadLetterRecord(message, origin, verdictOrError, this.config.topics.deadLetter, { retry });
           return this.emit(st, src, record, ctx, span, 'deadLetter', null, verdictOrError.code, started);
         }
         const verdict = verdictOrError;
         span.setAttribute('efv.verdict', verdict.verdict);
         if (verdict.reason) span.setAttribute('efv.reason', verdict.reason);
-        const dest = destinationOf(verdict, this.config.pipeline.riskyRoute);
-        const record =
-          dest === 'deadLetter'
-            ? deadLetterRecord(
-                message,
-                src,
-                new ProcessorError('VALIDATION_UNKNOWN', `no verdict: ${verdict.reason ?? 'unknown'}`),
-                this.config.topics.deadLetter,
-                { verdictReason: verdict.reason },
-              )
-            : resultRecord(event, verdict, src, message.key, Math.round(durationMs * 1000), this.config.topics[dest]);
-        this.emit(
-          st,
-          src,
-          record,
-          ctx,
-          span,
-          dest,
-          verdict,
-          dest === 'deadLetter' ? 'VALIDATION_UNKNOWN' : null,
-          started,
-        );
+        const judged = destinationOf(verdict, this.config.pipeline.riskyRoute);
+        let dest: Destination = judged;
+        let record: OutgoingRecord;
+        let errorCode: ErrorCode | null = null;
+        if (judged !== 'deadLetter') {
+          record = resultRecord(
+            event,
+            verdict,
+            origin,
+            message.key,
+            Math.round(durationMs * 1000),
+            this.config.topics[judged],
+          );
+        } else {
+          // Every unknown reason is transient (timeouts, unavailable dependencies): try again
+          // later from a retry topic, so the input partition never waits for a dependency.
+          const attempt = (retry?.attempts ?? 0) + 1;
+          const reason = verdict.reason ?? 'unknown';
+          if (attempt <= this.retryTopics.length) {
+            dest = 'retry';
+            record = retryRecord(
+              message,
+              retry ?? { attempts: 0, firstFailureAt: null, history: '', origin },
+              reason,
+              this.retryTopics[attempt - 1]!,
+              this.retryDelaysMs[attempt - 1]!,
+            );
+          } else {
+            errorCode = 'VALIDATION_UNKNOWN';
+            const why = attempt > 1 ? `no verdict after ${attempt} attempts: ${reason}` : `no verdict: ${reason}`;
+            record = deadLetterRecord(
+              message,
+              origin,
+              new ProcessorError('VALIDATION_UNKNOWN', why),
+              this.config.topics.deadLetter,
+              { retry, verdictReason: reason },
+            );
+          }
+        }
+        this.emit(st, src, record, ctx, span, dest, verdict, errorCode, started);
       })
       .catch((err: unknown) => this.fail(err as Error));
   }
@@ -454,6 +522,7 @@ export class Processor {
         // Lost: never commit for it again, stop its work; its next owner replays from the
         // last commit (duplicates at most the window, nothing lost).
         st.revoked = true;
+        if (st.dueTimer) clearTimeout(st.dueTimer);
         for (const ac of st.controllers) ac.abort(new ProcessorError('VALIDATION_UNKNOWN', 'partition revoked'));
         byPartition.delete(partition);
       }

@@ -6,7 +6,7 @@ import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import type { OutgoingRecord } from './publish.js';
 
-export type Destination = 'valid' | 'invalid' | 'deadLetter';
+export type Destination = 'valid' | 'invalid' | 'deadLetter' | 'retry';
 
 export interface RouteOptions {
   topics: TopicOptions;
@@ -14,7 +14,7 @@ export interface RouteOptions {
 }
 
 /** Where a verdict goes (ARCHITECTURE.md, "Verdicts"): unknown is never judged valid or invalid. */
-export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Destination {
+export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Exclude<Destination, 'retry'> {
   switch (verdict.verdict) {
     case 'deliverable':
       return 'valid';
@@ -89,7 +89,80 @@ export const DLQ_HEADERS = {
   lastFailureAt: 'efv-last-failure-at',
   version: 'efv-processor-version',
   verdictReason: 'efv-verdict-reason',
+  /** Retry records only: when the record may be validated again (epoch milliseconds). */
+  retryDueAt: 'efv-retry-due-at',
+  /** Each failed attempt as `reason@ISO time`, separated by `;`. */
+  retryHistory: 'efv-retry-history',
 } as const;
+
+/**
+ * Where an event stands in its retries. Read from a retry record's headers; the input topic's
+ * records start at zero attempts with themselves as origin.
+ */
+export interface RetryState {
+  /** Validation attempts already made. */
+  attempts: number;
+  firstFailureAt: number | null;
+  history: string;
+  /** The coordinates of the original input record, reported in results and dead letters. */
+  origin: SourceCoordinates;
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v[0] : v)?.toString();
+}
+
+export function retryStateOf(headers: IHeaders | undefined, src: SourceCoordinates): RetryState {
+  const attempts = Number(header(headers, DLQ_HEADERS.attempts) ?? '0');
+  const first = Date.parse(header(headers, DLQ_HEADERS.firstFailureAt) ?? '');
+  const partition = Number(header(headers, DLQ_HEADERS.partition));
+  const topic = header(headers, DLQ_HEADERS.topic);
+  const offset = header(headers, DLQ_HEADERS.offset);
+  return {
+    attempts: Number.isInteger(attempts) && attempts >= 0 ? attempts : 0,
+    firstFailureAt: Number.isFinite(first) ? first : null,
+    history: header(headers, DLQ_HEADERS.retryHistory) ?? '',
+    // A retry record without its origin (hand-made, corrupted) is reported as itself.
+    origin: topic && offset && /^\d+$/.test(offset) && Number.isInteger(partition) ? { topic, partition, offset } : src,
+  };
+}
+
+/** When a retry record becomes due; a record without the header is due at once. */
+export function retryDueAt(headers: IHeaders | undefined): number {
+  const due = Number(header(headers, DLQ_HEADERS.retryDueAt));
+  return Number.isFinite(due) ? due : 0;
+}
+
+/** The original key, value and headers, with the attempt history, for a later try. */
+export function retryRecord(
+  message: KafkaMessage,
+  state: RetryState,
+  reason: string,
+  topic: string,
+  delayMs: number,
+): OutgoingRecord {
+  const now = Date.now();
+  const headers: Record<string, string | Buffer> = {};
+  copyHeaders(message.headers, headers);
+  headers[DLQ_HEADERS.topic] = state.origin.topic;
+  headers[DLQ_HEADERS.partition] = String(state.origin.partition);
+  headers[DLQ_HEADERS.offset] = state.origin.offset;
+  headers[DLQ_HEADERS.attempts] = String(state.attempts + 1);
+  headers[DLQ_HEADERS.firstFailureAt] = new Date(state.firstFailureAt ?? now).toISOString();
+  headers[DLQ_HEADERS.lastFailureAt] = new Date(now).toISOString();
+  headers[DLQ_HEADERS.verdictReason] = reason;
+  headers[DLQ_HEADERS.retryHistory] = appendHistory(state.history, reason, now);
+  headers[DLQ_HEADERS.retryDueAt] = String(now + delayMs);
+  headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
+  return { topic, key: message.key, value: message.value, headers };
+}
+
+function appendHistory(history: string, reason: string, at: number): string {
+  const entry = `${reason}@${new Date(at).toISOString()}`;
+  return history ? `${history};${entry}` : entry;
+}
 
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 
@@ -103,9 +176,11 @@ export function deadLetterRecord(
   src: SourceCoordinates,
   error: ProcessorError,
   topic: string,
-  extra: { attempts?: number; firstFailureAt?: number; verdictReason?: string | null } = {},
+  extra: { retry?: RetryState | null; verdictReason?: string | null } = {},
 ): OutgoingRecord {
-  const now = new Date().toISOString();
+  const nowMs = Date.now();
+  const now = new Date(nowMs).toISOString();
+  const retry = extra.retry;
   const headers: Record<string, string | Buffer> = {};
   copyHeaders(message.headers, headers);
   headers[DLQ_HEADERS.code] = error.code;
@@ -115,11 +190,17 @@ export function deadLetterRecord(
   headers[DLQ_HEADERS.partition] = String(src.partition);
   headers[DLQ_HEADERS.offset] = src.offset;
   headers[DLQ_HEADERS.timestamp] = message.timestamp;
-  headers[DLQ_HEADERS.attempts] = String(extra.attempts ?? 1);
-  headers[DLQ_HEADERS.firstFailureAt] = extra.firstFailureAt ? new Date(extra.firstFailureAt).toISOString() : now;
+  headers[DLQ_HEADERS.attempts] = String((retry?.attempts ?? 0) + 1);
+  headers[DLQ_HEADERS.firstFailureAt] = retry?.firstFailureAt ? new Date(retry.firstFailureAt).toISOString() : now;
   headers[DLQ_HEADERS.lastFailureAt] = now;
   headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
   if (extra.verdictReason) headers[DLQ_HEADERS.verdictReason] = extra.verdictReason;
+  const history = retry?.history ?? '';
+  if (history || extra.verdictReason) {
+    headers[DLQ_HEADERS.retryHistory] = extra.verdictReason
+      ? appendHistory(history, extra.verdictReason, nowMs)
+      : history;
+  }
   return { topic, key: message.key, value: message.value, headers };
 }
 

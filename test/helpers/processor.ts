@@ -4,6 +4,7 @@ import { Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createKafka } from '../../src/kafka/client.js';
+import { allTopics } from '../../src/kafka/topics.js';
 import { Processor, type ProcessorObserver } from '../../src/pipeline/processor.js';
 import type { Validator } from '../../src/validation/types.js';
 import { createValidator } from '../../src/validation/validator.js';
@@ -32,7 +33,6 @@ export async function startTestPipeline(
 ): Promise<TestPipeline> {
   const base = uniqueName('signups');
   const topics = { input: base, valid: `${base}.valid`, invalid: `${base}.invalid`, deadLetter: `${base}.dlq` };
-  await createTopics(Object.values(topics), options.partitions ?? 3);
   const config = loadConfig({
     KAFKA_BROKERS: testBrokers().join(','),
     KAFKA_GROUP_ID: uniqueName('group'),
@@ -43,8 +43,12 @@ export async function startTestPipeline(
     COMMIT_INTERVAL_MS: '200',
     // Pipeline tests judge with the local checks; DNS has its own tests against a real local server.
     CHECK_DNS: 'false',
+    // Unknown verdicts dead-letter at once unless a test asks for retry topics.
+    RETRY_DELAYS: '',
     ...options.env,
   });
+  const created = allTopics(config.topics, config.pipeline.retryDelays);
+  await createTopics(created, options.partitions ?? 3);
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const processor = new Processor(config, {
     kafka: createKafka(config.kafka, logger),
@@ -59,7 +63,7 @@ export async function startTestPipeline(
     topics,
     async stop() {
       await processor.stop();
-      await deleteTopics(Object.values(topics));
+      await deleteTopics(created);
     },
   };
 }

@@ -82,6 +82,7 @@ describe('crash safety on a real broker', () => {
       PARTITION_CONCURRENCY: '32',
       CHECK_DNS: 'false',
       HTTP_PORT: '-1',
+      RETRY_DELAYS: '',
       // Test the sources, not a dist/ that may be stale.
       EFV_FROM_SOURCE: '1',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',

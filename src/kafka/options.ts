@@ -24,6 +24,13 @@ export const kafkaFields = {
     min: 6000,
     max: 300_000,
   }),
+  transactionalId: str({
+    env: 'KAFKA_TRANSACTIONAL_ID',
+    description:
+      'DELIVERY=exactly-once only: the producer transactional id. Must be stable across restarts of one replica and unique among replicas (e.g. a StatefulSet pod name); empty: <group id>-<host name>.',
+    default: '',
+    allowEmpty: true,
+  }),
   startFrom: oneOf({
     env: 'KAFKA_START_FROM',
     description: 'Where a new group starts reading: earliest (no sign-up is skipped) or latest.',

@@ -3,7 +3,16 @@ import { durations, int, oneOf } from '../config-fields.js';
 export const ORDERING_MODES = ['key', 'unordered', 'partition'] as const;
 export type OrderingMode = (typeof ORDERING_MODES)[number];
 
+export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
+
 export const pipelineFields = {
+  delivery: oneOf({
+    env: 'DELIVERY',
+    description:
+      'at-least-once: results are published, then offsets committed (a crash may duplicate up to the window). exactly-once: results and offsets are committed in one Kafka transaction; read the result topics with isolation.level=read_committed.',
+    default: 'at-least-once',
+    values: DELIVERY_MODES,
+  }),
   ordering: oneOf({
     env: 'ORDERING',
     description:

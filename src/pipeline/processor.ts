@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import {
   type Consumer,
@@ -29,6 +30,7 @@ import {
   type SourceCoordinates,
 } from './route.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
+import { type ConsumedOffset, TransactionalPublisher } from './transactions.js';
 
 /** Hooks for metrics; every one is optional and called on the hot path, so keep them cheap. */
 export interface ProcessorObserver {
@@ -77,6 +79,16 @@ class PartitionState {
 
 const noop = () => {};
 
+/** What the transactional publisher needs to know of a record to commit its offset. */
+interface InFlightRecord {
+  st: PartitionState;
+  offset: number;
+}
+
+function transactionalIdOf(config: Config): string {
+  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}`;
+}
+
 /** How long a batch loop waits for its window before leaving the rest for a refetch. */
 const WINDOW_WAIT_MS = 250;
 
@@ -87,7 +99,9 @@ const WINDOW_WAIT_MS = 250;
 export class Processor {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
-  private readonly publisher: BatchPublisher;
+  /** At-least-once: acknowledged results, then commits. Exactly-once: both in one transaction. */
+  private readonly publisher: BatchPublisher | TransactionalPublisher<InFlightRecord>;
+  private readonly exactlyOnce: boolean;
   private readonly log: Logger;
   private readonly tracer: Tracer;
   private readonly observer: ProcessorObserver;
@@ -141,22 +155,70 @@ export class Processor {
       // read_committed: records of aborted producer transactions are never judged.
       readUncommitted: false,
     });
+    this.exactlyOnce = p.delivery === 'exactly-once';
     this.producer = deps.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      ...(this.exactlyOnce ? { transactionalId: transactionalIdOf(config) } : {}),
       // Same key → same partition as Java clients (murmur2), so downstream joins line up.
       createPartitioner: Partitioners.DefaultPartitioner,
       // An idempotent producer keeps retrying while the cluster recovers; giving up would
       // only turn a broker outage into a restart. Shutdown bounds the wait instead.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
     });
-    this.publisher = new BatchPublisher(
-      this.producer,
-      { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
-      deps.logger.child({ component: 'publisher' }),
-      this.observer.publishBatch?.bind(this.observer),
-    );
+    const publisherLog = deps.logger.child({ component: 'publisher' });
+    this.publisher = this.exactlyOnce
+      ? new TransactionalPublisher<InFlightRecord>(
+          this.producer,
+          config.kafka.groupId,
+          // A transaction costs several round trips: make each carry more.
+          { batchSize: p.publishBatchSize, lingerMs: Math.max(p.publishLingerMs, 50) },
+          {
+            prepare: (metas) => this.prepareTransaction(metas),
+            committed: (offsets) => this.transactionCommitted(offsets),
+          },
+          publisherLog,
+          this.observer.publishBatch?.bind(this.observer),
+        )
+      : new BatchPublisher(
+          this.producer,
+          { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
+          publisherLog,
+          this.observer.publishBatch?.bind(this.observer),
+        );
+  }
+
+  /**
+   * Exactly-once: the records about to go into a transaction count as done, and the offsets
+   * that makes contiguous are committed in the same transaction. Records of a partition we
+   * lost are left out: its new owner produces them.
+   */
+  private prepareTransaction(metas: InFlightRecord[]): { keep: boolean[]; offsets: ConsumedOffset[] } {
+    const keep = metas.map((m) => {
+      if (m.st.revoked) return false;
+      m.st.tracker.markDone(m.offset);
+      return true;
+    });
+    const offsets: ConsumedOffset[] = [];
+    for (const byPartition of this.partitions.values()) {
+      for (const st of byPartition.values()) {
+        const next = st.tracker.committable();
+        if (next !== undefined && !st.revoked)
+          offsets.push({ topic: st.topic, partition: st.partition, offset: String(next) });
+      }
+    }
+    return { keep, offsets };
+  }
+
+  private transactionCommitted(offsets: ConsumedOffset[]): void {
+    for (const o of offsets) {
+      const st = this.partitions.get(o.topic)?.get(o.partition);
+      if (!st) continue;
+      st.tracker.markCommitted(Number(o.offset));
+      this.observer.committed?.(o.topic, o.partition, Number(o.offset));
+      if (st.paused && !this.draining && !st.revoked && st.tracker.uncommitted() <= this.resumeBelow) this.resume(st);
+    }
   }
 
   get state(): ProcessorState {
@@ -320,7 +382,8 @@ export class Processor {
       parent,
     );
     const ctx = trace.setSpan(parent, span);
-    if (message.key && span.isRecording()) span.setAttribute('messaging.kafka.message.key', hashMessageKey(message.key));
+    if (message.key && span.isRecording())
+      span.setAttribute('messaging.kafka.message.key', hashMessageKey(message.key));
     const decoded = decodeSignup(
       message.value,
       message.headers,
@@ -444,7 +507,7 @@ export class Processor {
     injectContext(trace.setSpan(ctx, publishSpan), record.headers);
     if (errorCode) span.setAttribute('efv.error.code', errorCode);
     span.setAttribute('efv.destination', dest);
-    this.publisher.publish(record).then(
+    this.publisher.publish(record, { st, offset: Number(src.offset) }).then(
       () => {
         publishSpan.end();
         span.end();
@@ -473,7 +536,8 @@ export class Processor {
 
   private complete(st: PartitionState, offset: number): void {
     st.tasks--;
-    if (!st.revoked) {
+    // Exactly-once marked it done when it joined its transaction.
+    if (!st.revoked && !this.exactlyOnce) {
       st.tracker.markDone(offset);
       // Commit early when half the window waits on it, so a busy partition rarely pauses.
       if (st.tracker.uncommitted() >= this.resumeBelow && st.tracker.committable() !== undefined) void this.commit();
@@ -536,6 +600,8 @@ export class Processor {
 
   /** Commits, for every partition still owned, the highest contiguous acknowledged offset + 1. */
   commit(): Promise<void> {
+    // Exactly-once commits offsets only inside its transactions.
+    if (this.exactlyOnce) return Promise.resolve();
     if (this.committing) {
       // One commit at a time; a request meanwhile is served right after, not dropped.
       this.commitAgain = true;

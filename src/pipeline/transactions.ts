@@ -1,0 +1,139 @@
+import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Logger } from '../telemetry/logger.js';
+import type { OutgoingRecord } from './publish.js';
+
+export interface ConsumedOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+interface Pending<M> {
+  record: OutgoingRecord;
+  meta: M;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+export interface TransactionHooks<M> {
+  /**
+   * Called just before a transaction is sent, with the metadata of the records it would
+   * carry. Returns which of them still belong in it (records of a revoked partition do not)
+   * and the consumed offsets to commit with them.
+   */
+  prepare(metas: M[]): { keep: boolean[]; offsets: ConsumedOffset[] };
+  /** The transaction committed: its offsets are the group's committed offsets now. */
+  committed(offsets: ConsumedOffset[]): void;
+}
+
+/**
+ * Exactly-once publishing: the results of a batch and the input offsets they complete are
+ * committed in one Kafka transaction (`sendOffsets`), so a `read_committed` consumer of the
+ * result topics sees each input's result once, even across a crash: an unfinished
+ * transaction is aborted when the restarted producer, with the same transactional id,
+ * initialises. One transaction at a time, in hand-in order.
+ */
+export class TransactionalPublisher<M> {
+  private queue: Pending<M>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly groupId: string,
+    private readonly options: { batchSize: number; lingerMs: number },
+    private readonly hooks: TransactionHooks<M>,
+    private readonly log: Logger,
+    private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
+  ) {}
+
+  publish(record: OutgoingRecord, meta: M): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('publisher is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, meta, resolve, reject });
+      if (this.queue.length >= this.options.batchSize) this.kick();
+      else if (!this.timer && !this.sending) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
+    });
+  }
+
+  pendingCount(): number {
+    return this.queue.length;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.sending || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.batchSize);
+    this.sending = this.send(batch).finally(() => {
+      this.sending = undefined;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async send(batch: Pending<M>[]): Promise<void> {
+    const { keep, offsets } = this.hooks.prepare(batch.map((p) => p.meta));
+    const byTopic = new Map<string, Message[]>();
+    let kept = 0;
+    batch.forEach((p, i) => {
+      if (!keep[i]) return;
+      kept++;
+      let list = byTopic.get(p.record.topic);
+      if (!list) {
+        list = [];
+        byTopic.set(p.record.topic, list);
+      }
+      list.push({ key: p.record.key, value: p.record.value, headers: p.record.headers });
+    });
+    const topicMessages: TopicMessages[] = [];
+    for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
+    const started = performance.now();
+    const txn = await this.producer.transaction();
+    try {
+      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+      if (offsets.length > 0) {
+        await txn.sendOffsets({ consumerGroupId: this.groupId, topics: groupByTopic(offsets) });
+      }
+      await txn.commit();
+    } catch (err) {
+      // Nothing of this transaction becomes visible; the caller treats it as fatal so the
+      // records are read again from the last committed offsets.
+      await txn.abort().catch(() => {});
+      this.onBatch?.(kept, performance.now() - started, err as Error);
+      this.log.error({ err: (err as Error).message, records: kept }, 'transaction failed; aborted');
+      for (const p of batch) p.reject(err as Error);
+      return;
+    }
+    this.onBatch?.(kept, performance.now() - started);
+    this.hooks.committed(offsets);
+    for (const p of batch) p.resolve();
+  }
+
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.sending) {
+      this.kick();
+      await this.sending;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}
+
+function groupByTopic(offsets: ConsumedOffset[]) {
+  const topics = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let list = topics.get(o.topic);
+    if (!list) {
+      list = [];
+      topics.set(o.topic, list);
+    }
+    list.push({ partition: o.partition, offset: o.offset });
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
+}

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { demoCommand } from './commands/demo.js';
 import { produceCommand } from './commands/produce.js';
+import { ReplayOptionError, replayDlqCommand } from './commands/replay-dlq.js';
 import { runCommand } from './commands/run.js';
 import { topicsCommand } from './commands/topics.js';
 import { configMarkdownTable, ENV_END, ENV_START, loadConfig } from './config.js';
@@ -20,6 +21,8 @@ commands:
                            publish synthetic sign-ups (default 1000) or an NDJSON file
   topics [--partitions N] [--replication-factor R]
                            create the input and result topics that are missing
+  replay-dlq [--code A,B] [--since ISO] [--until ISO] [--dry-run] [--to TOPIC]
+                           re-publish dead-letter records to the input topic (or TOPIC); a rerun replays nothing twice
   demo [--count N] [--partitions N] [--keep]
                            start a local Kafka, publish a sample, process it, print the routing
   config [--file README.md] print the environment variables as a Markdown table (or rewrite the README's)
@@ -48,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
       partitions: { type: 'string' },
       'replication-factor': { type: 'string' },
       keep: { type: 'boolean' },
+      code: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,6 +113,21 @@ async function main(argv: string[]): Promise<number> {
         partitions: intOption(values.partitions, 'partitions', 12, 1, 10_000),
         replicationFactor: intOption(values['replication-factor'], 'replication-factor', 1, 1, 10),
       });
+      return 0;
+    case 'replay-dlq':
+      try {
+        await replayDlqCommand(config, logger, {
+          code: values.code,
+          since: values.since,
+          until: values.until,
+          dryRun: values['dry-run'],
+          to: values.to,
+        });
+      } catch (err) {
+        if (!(err instanceof ReplayOptionError)) throw err;
+        process.stderr.write(`email-flow-validator replay-dlq: ${err.message}\n`);
+        return 2;
+      }
       return 0;
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);

@@ -9,6 +9,7 @@ import { topicsCommand } from './commands/topics.js';
 import { configMarkdownTable, ENV_END, ENV_START, loadConfig } from './config.js';
 import { isProcessorError } from './errors.js';
 import { createLogger, setLogAddresses } from './telemetry/logger.js';
+import { startTracing } from './telemetry/tracing.js';
 import { PROCESSOR_VERSION } from './version.js';
 
 const USAGE = `email-flow-validator ${PROCESSOR_VERSION}
@@ -98,13 +99,15 @@ async function main(argv: string[]): Promise<number> {
     case 'produce': {
       const format = values.format ?? 'avro';
       if (format !== 'avro' && format !== 'json') throw new Error('--format must be avro or json');
+      // Producer spans start each demo trace: producer → processor → result.
+      const tracing = startTracing(config.telemetry, logger);
       const sent = await produceCommand(config, logger, {
         count: intOption(values.count, 'count', 1000, 1, 100_000_000),
         format,
         seed: intOption(values.seed, 'seed', 42, 0, 2 ** 31),
         ...(values.file ? { file: values.file } : {}),
         ...(values.topic ? { topic: values.topic } : {}),
-      });
+      }).finally(() => tracing.shutdown());
       process.stdout.write(`published ${sent} sign-ups to ${values.topic ?? config.topics.input}\n`);
       return 0;
     }

@@ -3,11 +3,15 @@ import { ProcessorError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { missingTopics } from '../kafka/topics.js';
 import { Processor, type ProcessorObserver } from '../pipeline/processor.js';
+import { type OperationsServer, startOperationsServer } from '../server/operations-server.js';
 import type { Logger } from '../telemetry/logger.js';
-import { createValidator } from '../validation/validator.js';
+import { ProcessorMetrics } from '../telemetry/metrics.js';
+import { startTracing, type Tracing } from '../telemetry/tracing.js';
+import { createValidator, type EmailValidator, type ValidatorDeps } from '../validation/validator.js';
 
 export interface RunningProcessor {
   processor: Processor;
+  validator: EmailValidator;
   /** Resolves with the exit code once the processor stopped (signal, fatal error or stop()). */
   done: Promise<number>;
 }
@@ -17,12 +21,13 @@ export async function startProcessor(
   config: Config,
   logger: Logger,
   observer?: ProcessorObserver,
+  validatorDeps: ValidatorDeps = {},
 ): Promise<RunningProcessor> {
   const kafka = createKafka(config.kafka, logger);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const missing = await missingTopics(admin, config.topics);
+    const missing = await missingTopics(admin, config.topics, config.pipeline.retryDelays);
     if (missing.length > 0) {
       throw new ProcessorError(
         'CONFIG_INVALID',
@@ -32,20 +37,117 @@ export async function startProcessor(
   } finally {
     await admin.disconnect();
   }
-  const validator = createValidator(config.validation);
+  const validator = createValidator(config.validation, validatorDeps);
   const processor = new Processor(config, { kafka, validator, logger, ...(observer ? { observer } : {}) });
   await processor.start();
-  return { processor, done: processor.stopped.then(() => (processor.failure ? 1 : 0)) };
+  return { processor, validator, done: processor.stopped.then(() => (processor.failure ? 1 : 0)) };
 }
 
-/** `run`: the processor until SIGTERM/SIGINT, then drain, commit, exit 0. */
+export interface ServiceOptions {
+  /** Replaces the span exporters named by OTEL_* (tests pass an in-memory exporter). */
+  spanProcessors?: NonNullable<Parameters<typeof startTracing>[2]>['spanProcessors'];
+}
+
+export interface RunningService {
+  processor: Processor;
+  metrics: ProcessorMetrics;
+  /** Port of /healthz, /readyz and /metrics; undefined when HTTP_PORT=-1. */
+  httpPort: number | undefined;
+  /** Resolves with the exit code once the processor stopped (signal, fatal error or stop()). */
+  done: Promise<number>;
+  /**
+   * Stops the processor if it still runs, then closes the HTTP server and flushes spans.
+   * The server stays up until the processor stopped, so /readyz answers "not ready" while
+   * it drains instead of refusing connections.
+   */
+  close(): Promise<number>;
+}
+
+/**
+ * Everything `run` starts, in order: tracing (before any span is made), metrics and the
+ * operations server (so /healthz answers and /readyz says "not ready" during start-up),
+ * then the processor.
+ */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
+  const t = config.telemetry;
+  const tracing: Tracing = startTracing(
+    t,
+    logger,
+    options.spanProcessors ? { spanProcessors: options.spanProcessors } : {},
+  );
+  const metrics = new ProcessorMetrics();
+  let processor: Processor | undefined;
+  let server: OperationsServer | undefined;
+  try {
+    if (t.httpPort >= 0) {
+      server = await startOperationsServer(
+        {
+          port: t.httpPort,
+          host: t.httpHost,
+          maxEventLoopDelayMs: t.healthMaxEventLoopDelayMs,
+          ready: () => processor?.isReady() ?? false,
+          state: () => processor?.state ?? 'starting',
+          // A failed processor exits the process; until then, report it dead, not merely unready.
+          alive: () => processor?.state !== 'failed',
+          metrics,
+        },
+        logger,
+      );
+    }
+    const providerLog = logger.child({ component: 'provider' });
+    const running = await startProcessor(config, logger, metrics, {
+      onProviderBreakerStateChange: (state, previous) => {
+        metrics.providerBreaker(state);
+        if (state === 'open') providerLog.warn({ state, previous }, 'provider circuit breaker opened: failing fast');
+        else providerLog.info({ state, previous }, `provider circuit breaker ${state}`);
+      },
+      onProviderRequest: (outcome, durationMs) => metrics.providerRequest(outcome, durationMs),
+    });
+    processor = running.processor;
+    metrics.watchDnsCache(() => running.validator.dnsCacheStats);
+    let closing: Promise<number> | undefined;
+    return {
+      processor,
+      metrics,
+      httpPort: server?.port,
+      done: running.done,
+      close() {
+        closing ??= (async () => {
+          await running.processor.stop();
+          const code = await running.done;
+          await server?.close();
+          await tracing.shutdown();
+          logger.info({ exitCode: code }, 'shutdown complete');
+          return code;
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await server?.close();
+    await tracing.shutdown();
+    throw err;
+  }
+}
+
+/** `run`: the processor until SIGTERM/SIGINT, then drain, commit, close the server, flush spans, exit 0. */
 export async function runCommand(config: Config, logger: Logger): Promise<number> {
-  const { processor, done } = await startProcessor(config, logger);
+  const service = await startService(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutdown requested');
-    void processor.stop();
+    void service.processor.stop();
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  return done;
+  try {
+    await service.done;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  return service.close();
 }

@@ -47,11 +47,23 @@ interface CacheEntry {
   expiresAt: number;
 }
 
+/** Cache counters since start, for the metrics (hit ratio) — never per domain. */
+export interface MxCacheStats {
+  /** Answers served from the cache. */
+  hits: number;
+  /** Lookups the cache could not answer (a query was sent, or joined one in flight). */
+  misses: number;
+  /** Domains cached now. */
+  size: number;
+}
+
 export class MxResolver {
   private readonly transport: DnsTransport;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<MxLookup>>();
   private readonly now: () => number;
+  private hits = 0;
+  private misses = 0;
 
   constructor(private readonly options: MxResolverOptions) {
     this.transport = new DnsTransport(options);
@@ -62,7 +74,10 @@ export class MxResolver {
   cached(domain: string): MxLookup | undefined {
     const hit = this.cache.get(domain);
     if (hit === undefined) return undefined;
-    if (hit.expiresAt > this.now()) return hit.value;
+    if (hit.expiresAt > this.now()) {
+      this.hits++;
+      return hit.value;
+    }
     this.cache.delete(domain);
     return undefined;
   }
@@ -74,6 +89,9 @@ export class MxResolver {
   resolveMx(domain: string, signal?: AbortSignal): Promise<MxLookup> {
     const hit = this.cached(domain);
     if (hit !== undefined) return Promise.resolve(hit);
+    // Counted here, not in cached(): the validator asks cached() first and then resolveMx(),
+    // and one lookup must count as one miss.
+    this.misses++;
     let pending = this.inflight.get(domain);
     if (pending === undefined) {
       pending = this.lookup(domain).finally(() => this.inflight.delete(domain));
@@ -84,6 +102,10 @@ export class MxResolver {
 
   get cacheSize(): number {
     return this.cache.size;
+  }
+
+  get stats(): MxCacheStats {
+    return { hits: this.hits, misses: this.misses, size: this.cache.size };
   }
 
   private async lookup(domain: string): Promise<MxLookup> {

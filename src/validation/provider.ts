@@ -29,6 +29,7 @@
  * and a circuit breaker. The API key is sent only in the header and never appears in
  * errors or details.
  */
+import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { Pool } from 'undici';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
@@ -62,6 +63,8 @@ export interface ProviderOptions {
   breakerThreshold: number;
   breakerCooldownMs: number;
   onBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
+  /** Called after every HTTP request with its outcome (`http_200`, `http_429`, `reset`, `aborted`, …) (metrics hook here). */
+  onRequest?: (outcome: string, durationMs: number) => void;
   /** Injectable for tests. */
   random?: () => number;
 }
@@ -178,7 +181,9 @@ export class ProviderClient {
       let outcome: Attempt;
       try {
         await this.bucket.take(signal);
-        outcome = await this.limit(() => (signal.aborted ? Promise.reject(signal.reason) : this.attempt(body, signal)));
+        outcome = await this.limit(() =>
+          signal.aborted ? Promise.reject(signal.reason) : this.observedAttempt(body, signal),
+        );
       } catch {
         // Only an abort reaches here; it says nothing about the provider's health.
         this.breaker.release();
@@ -224,6 +229,20 @@ export class ProviderClient {
 
   private aborted(attempts: number): ProviderAnswer {
     return { reason: 'timeout', detail: 'aborted', flags: [], suggestion: null, attempts };
+  }
+
+  private async observedAttempt(body: string, signal: AbortSignal): Promise<Attempt> {
+    const onRequest = this.options.onRequest;
+    if (!onRequest) return this.attempt(body, signal);
+    const started = performance.now();
+    try {
+      const a = await this.attempt(body, signal);
+      onRequest(a.kind === 'answer' ? a.answer.detail : a.detail, performance.now() - started);
+      return a;
+    } catch (err) {
+      onRequest('aborted', performance.now() - started);
+      throw err;
+    }
   }
 
   private async attempt(body: string, signal: AbortSignal): Promise<Attempt> {

@@ -6,10 +6,12 @@
 
 import { getServers } from 'node:dns';
 import { performance } from 'node:perf_hooks';
+import { context, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { ValidationOptions } from '../config.js';
 import { ProcessorError } from '../errors.js';
+import { PROCESSOR_VERSION } from '../version.js';
 import type { BreakerState } from './circuit-breaker.js';
-import { type MxHost, type MxLookup, MxResolver } from './dns.js';
+import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
@@ -27,6 +29,8 @@ export interface ValidatorDeps {
   provider?: ProviderClient;
   /** Told of every provider circuit-breaker state change (metrics hook here). */
   onProviderBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
+  /** Told of every provider HTTP request's outcome and duration (metrics hook here). */
+  onProviderRequest?: (outcome: string, durationMs: number) => void;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
@@ -41,36 +45,59 @@ export interface ValidatorChecks {
 }
 
 export class EmailValidator implements Validator {
+  // Taken once per validator, not per module: a tracer provider registered later (the SDK
+  // starts before the processor, tests start their own) is still found.
+  private readonly tracer: Tracer = trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
+
   constructor(private readonly checks: ValidatorChecks) {}
+
+  /** MX cache counters, or null while the DNS check is off. */
+  get dnsCacheStats(): MxCacheStats | null {
+    return this.checks.dns?.stats ?? null;
+  }
 
   async validate(address: string, options: ValidateOptions): Promise<Verdict> {
     const b = new VerdictBuilder();
     const parsed = this.runLocal(address, b);
     if (parsed === null) return b.build('');
     if (!parsed.ok) return b.build(parsed.normalized);
+    // Each I/O check gets a span, a child of the event's process span (the active context).
+    // Only outcomes go on it — never the address or its domain.
     const { dns } = this.checks;
     let hosts: MxHost[] | null = null;
     if (dns !== null && !parsed.addressLiteral) {
+      const span = this.tracer.startSpan('check dns', { attributes: { 'efv.check.name': 'dns' } });
       const started = performance.now();
       // The warm-cache path stays synchronous up to here: no promise per cached domain.
-      const lookup =
-        dns.cached(parsed.asciiDomain) ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
+      const hit = dns.cached(parsed.asciiDomain);
+      span.setAttribute('efv.dns.cached', hit !== undefined);
+      const lookup = hit ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
       recordDns(b, lookup, started);
+      endCheckSpan(span, b, lookup === 'aborted' ? 'aborted' : lookup.kind);
       if (lookup !== 'aborted' && (lookup.kind === 'mx' || lookup.kind === 'implicit_mx')) hosts = lookup.hosts;
     }
     const { provider } = this.checks;
     if (provider !== null && !b.undeliverable) {
+      const span = this.tracer.startSpan('check provider', { attributes: { 'efv.check.name': 'provider' } });
       const started = performance.now();
-      recordProvider(b, await provider.check(parsed.normalized, options.signal), started);
+      // Active, so the undici instrumentation's HTTP client spans (one per attempt) hang below it.
+      const answer = await context.with(trace.setSpan(context.active(), span), () =>
+        provider.check(parsed.normalized, options.signal),
+      );
+      span.setAttribute('efv.provider.attempts', answer.attempts);
+      recordProvider(b, answer, started);
+      endCheckSpan(span, b, answer.detail);
     }
     const { smtp } = this.checks;
     if (smtp !== null && !b.undeliverable && !parsed.addressLiteral) {
       // Without the DNS check, the domain itself is the only host to try (implicit MX).
       const targets = hosts ?? (dns === null ? [{ exchange: parsed.asciiDomain, preference: 0 }] : []);
       if (targets.length > 0) {
+        const span = this.tracer.startSpan('check smtp', { attributes: { 'efv.check.name': 'smtp' } });
         const started = performance.now();
         const answer = await smtp.probe(parsed.local, parsed.asciiDomain, targets, options.signal, parsed.smtputf8);
         recordSmtp(b, answer, started);
+        endCheckSpan(span, b, answer.detail);
       }
     }
     return b.build(parsed.normalized);
@@ -137,6 +164,19 @@ function applyLists(
     detail ??= `did_you_mean=${facts.suggestion}`;
   }
   return { reason, detail };
+}
+
+/** Ends a check span with the outcome just recorded (the builder's last check). */
+function endCheckSpan(span: Span, b: VerdictBuilder, detail: string | null): void {
+  const last = b.lastCheck;
+  if (last) {
+    span.setAttribute('efv.check.status', last.status);
+    if (last.reason) span.setAttribute('efv.check.reason', last.reason);
+    // An unknown outcome is a failed dependency call: an error on the trace, not on the event.
+    if (last.status === 'unknown') span.setStatus({ code: SpanStatusCode.ERROR, message: last.reason ?? 'unknown' });
+  }
+  if (detail !== null) span.setAttribute('efv.check.detail', detail);
+  span.end();
 }
 
 async function resolveOrTimeout(dns: MxResolver, domain: string, signal: AbortSignal): Promise<MxLookup | 'aborted'> {
@@ -230,6 +270,7 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
         breakerThreshold: options.providerBreakerThreshold,
         breakerCooldownMs: options.providerBreakerCooldownMs,
         ...(deps.onProviderBreakerStateChange ? { onBreakerStateChange: deps.onProviderBreakerStateChange } : {}),
+        ...(deps.onProviderRequest ? { onRequest: deps.onProviderRequest } : {}),
       });
     }
   }

@@ -74,6 +74,11 @@ export class VerdictBuilder {
     this.flag('did_you_mean');
   }
 
+  /** The check recorded last (for its trace span). */
+  get lastCheck(): CheckOutcome | undefined {
+    return this.checks[this.checks.length - 1];
+  }
+
   get hasSuggestion(): boolean {
     return this.suggestion !== null;
   }

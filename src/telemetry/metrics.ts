@@ -1,0 +1,284 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorCode } from '../errors.js';
+import type { ProcessorObserver, ProcessorState } from '../pipeline/processor.js';
+import type { Destination } from '../pipeline/route.js';
+import type { BreakerState } from '../validation/circuit-breaker.js';
+import type { MxCacheStats } from '../validation/dns.js';
+import type { Verdict } from '../validation/types.js';
+
+const PREFIX = 'efv_';
+
+/** Prometheus label values: snake case, as the rest of a scrape is. */
+function destinationLabel(d: Destination | string): string {
+  return d === 'deadLetter' ? 'dead_letter' : d;
+}
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+const STATES: readonly ProcessorState[] = [
+  'idle',
+  'starting',
+  'running',
+  'rebalancing',
+  'draining',
+  'stopped',
+  'failed',
+];
+
+// Seconds. Local checks take microseconds, a DNS miss milliseconds, a provider or SMTP
+// round trip up to the validation deadline (10 s by default).
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The processor's Prometheus metrics. Labels are bounded sets (destination, verdict,
+ * reason, error code, check, topic, partition): never an address, a key or a user id, so a
+ * scrape can neither leak personal data nor grow without bound.
+ *
+ * It is the processor's observer; run.ts also wires the provider's breaker and request
+ * hooks and the DNS cache statistics into it.
+ */
+export class ProcessorMetrics implements ProcessorObserver {
+  readonly registry = new Registry();
+  private dnsStats: (() => MxCacheStats | null) | undefined;
+
+  private readonly events = new Counter({
+    name: `${PREFIX}events_total`,
+    help: 'Events routed, by destination, verdict and reason (verdict and reason "none" for undecodable input; reason "none" for a clean deliverable).',
+    labelNames: ['destination', 'verdict', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly deadLetters = new Counter({
+    name: `${PREFIX}dead_letters_total`,
+    help: 'Records published to the dead-letter topic, by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventDuration = new Histogram({
+    name: `${PREFIX}event_duration_seconds`,
+    help: 'From dispatch of an event to its result being acknowledged by Kafka, by destination.',
+    labelNames: ['destination'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly checkDuration = new Histogram({
+    name: `${PREFIX}check_duration_seconds`,
+    help: 'Time of each validation check (syntax, lists, dns, provider, smtp), by check and status (pass, fail, unknown, skipped).',
+    labelNames: ['check', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly inFlightGauge = new Gauge({
+    name: `${PREFIX}partition_in_flight`,
+    help: 'Offsets of the partition dispatched and not yet committed (the in-flight window).',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly lagGauge = new Gauge({
+    name: `${PREFIX}consumer_lag`,
+    help: 'Records of the partition behind its high watermark after the last fetched batch.',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly commits = new Counter({
+    name: `${PREFIX}commits_total`,
+    help: 'Offset commits acknowledged by the group coordinator, by partition.',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly committedOffset = new Gauge({
+    name: `${PREFIX}committed_offset`,
+    help: 'Last offset committed for the partition (the next offset to read).',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly pauses = new Counter({
+    name: `${PREFIX}partition_pauses_total`,
+    help: 'Times a partition was paused because its in-flight window was full (backpressure).',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly pausedGauge = new Gauge({
+    name: `${PREFIX}partition_paused`,
+    help: '1 while the partition is paused for backpressure, else 0.',
+    labelNames: ['topic', 'partition'] as const,
+    registers: [this.registry],
+  });
+  private readonly assigned = new Gauge({
+    name: `${PREFIX}assigned_partitions`,
+    help: 'Partitions assigned to this process after the last group join, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  private readonly rebalances = new Counter({
+    name: `${PREFIX}rebalances_total`,
+    help: 'Consumer group joins (the first one and every rebalance).',
+    registers: [this.registry],
+  });
+  private readonly publishBatches = new Counter({
+    name: `${PREFIX}publish_batches_total`,
+    help: 'Producer requests sent with results, by outcome (ok, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly publishRecords = new Counter({
+    name: `${PREFIX}published_records_total`,
+    help: 'Result, retry and dead-letter records acknowledged by Kafka.',
+    registers: [this.registry],
+  });
+  private readonly publishDuration = new Histogram({
+    name: `${PREFIX}publish_batch_duration_seconds`,
+    help: 'Time of one producer request (acks=all), successful or not.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly stateGauge = new Gauge({
+    name: `${PREFIX}processor_state`,
+    help: '1 for the processor state the process is in, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  private readonly providerRequests = new Counter({
+    name: `${PREFIX}provider_requests_total`,
+    help: 'HTTP requests to the verification provider, by outcome (http_200, http_429, http_503, reset, connect_timeout, …).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly providerErrors = new Counter({
+    name: `${PREFIX}provider_errors_total`,
+    help: 'Provider requests that did not return a usable answer (every outcome but http_200), by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly providerDuration = new Histogram({
+    name: `${PREFIX}provider_request_duration_seconds`,
+    help: 'Time of one provider HTTP request, from sending to the end of the response.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly breakerState = new Gauge({
+    name: `${PREFIX}provider_breaker_state`,
+    help: 'Provider circuit breaker: 0 closed, 1 half-open, 2 open.',
+    registers: [this.registry],
+  });
+  private readonly breakerTransitions = new Counter({
+    name: `${PREFIX}provider_breaker_transitions_total`,
+    help: 'Provider circuit breaker state changes, by the state entered.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const self = this;
+    let seen = { hits: 0, misses: 0 };
+    // Counters fed from the resolver's running totals at scrape time: nothing on the hot path.
+    const lookups = new Counter({
+      name: `${PREFIX}dns_cache_lookups_total`,
+      help: 'MX lookups, by result: hit (answered from the cache) or miss (a query was sent or joined).',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+      collect() {
+        const s = self.dnsStats?.();
+        if (!s) return;
+        this.inc({ result: 'hit' }, s.hits - seen.hits);
+        this.inc({ result: 'miss' }, s.misses - seen.misses);
+        seen = { hits: s.hits, misses: s.misses };
+      },
+    });
+    lookups.inc({ result: 'hit' }, 0);
+    lookups.inc({ result: 'miss' }, 0);
+    new Gauge({
+      name: `${PREFIX}dns_cache_hit_ratio`,
+      help: 'Share of MX lookups answered from the cache since start (0 before the first lookup).',
+      registers: [this.registry],
+      collect() {
+        const s = self.dnsStats?.();
+        const total = s ? s.hits + s.misses : 0;
+        this.set(s && total > 0 ? s.hits / total : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}dns_cache_entries`,
+      help: 'Domains in the MX cache.',
+      registers: [this.registry],
+      collect() {
+        this.set(self.dnsStats?.()?.size ?? 0);
+      },
+    });
+    this.breakerState.set(0);
+    for (const s of STATES) this.stateGauge.set({ state: s }, s === 'idle' ? 1 : 0);
+    for (const outcome of ['ok', 'error']) this.publishBatches.inc({ outcome }, 0);
+    // Node's standard process_* and nodejs_* series keep their usual names, so the common
+    // Node.js dashboards work unchanged.
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reads the DNS cache counters at each scrape (null while the DNS check is off). */
+  watchDnsCache(stats: () => MxCacheStats | null): void {
+    this.dnsStats = stats;
+  }
+
+  routed(destination: Destination, verdict: Verdict | null, errorCode: ErrorCode | null, durationMs: number): void {
+    const dest = destinationLabel(destination);
+    this.events.inc({ destination: dest, verdict: verdict?.verdict ?? 'none', reason: verdict?.reason ?? 'none' });
+    if (destination === 'deadLetter') this.deadLetters.inc({ code: errorCode ?? 'UNKNOWN' });
+    this.eventDuration.observe({ destination: dest }, durationMs / 1000);
+    if (verdict)
+      for (const c of verdict.checks)
+        this.checkDuration.observe({ check: c.name, status: c.status }, c.durationMs / 1000);
+  }
+
+  inFlight(topic: string, partition: number, count: number): void {
+    this.inFlightGauge.set({ topic, partition }, count);
+  }
+
+  committed(topic: string, partition: number, offset: number): void {
+    this.commits.inc({ topic, partition });
+    this.committedOffset.set({ topic, partition }, offset);
+  }
+
+  paused(topic: string, partition: number, paused: boolean): void {
+    if (paused) this.pauses.inc({ topic, partition });
+    this.pausedGauge.set({ topic, partition }, paused ? 1 : 0);
+  }
+
+  rebalanced(assignment: Record<string, number[]>): void {
+    this.rebalances.inc();
+    // Partitions that moved to another member must not keep reporting their last values.
+    for (const g of [this.inFlightGauge, this.lagGauge, this.pausedGauge, this.committedOffset]) g.reset();
+    this.assigned.reset();
+    for (const [topic, partitions] of Object.entries(assignment)) this.assigned.set({ topic }, partitions.length);
+  }
+
+  lag(topic: string, partition: number, lag: number): void {
+    if (Number.isFinite(lag)) this.lagGauge.set({ topic, partition }, Math.max(0, lag));
+  }
+
+  publishBatch(records: number, durationMs: number, error?: Error): void {
+    this.publishBatches.inc({ outcome: error ? 'error' : 'ok' });
+    if (!error) this.publishRecords.inc(records);
+    this.publishDuration.observe(durationMs / 1000);
+  }
+
+  state(state: ProcessorState): void {
+    for (const s of STATES) this.stateGauge.set({ state: s }, s === state ? 1 : 0);
+  }
+
+  providerBreaker(state: BreakerState): void {
+    this.breakerState.set(BREAKER_VALUE[state]);
+    this.breakerTransitions.inc({ state });
+  }
+
+  providerRequest(outcome: string, durationMs: number): void {
+    this.providerRequests.inc({ outcome });
+    if (outcome !== 'http_200') this.providerErrors.inc({ outcome });
+    this.providerDuration.observe(durationMs / 1000);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

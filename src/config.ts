@@ -6,6 +6,7 @@
 import type { Field, Infer, Slice } from './config-fields.js';
 import { ProcessorError } from './errors.js';
 import { kafkaFields, topicFields } from './kafka/options.js';
+import { kafkaSecurityProblems } from './kafka/security.js';
 import { pipelineFields } from './pipeline/options.js';
 import { telemetryFields } from './telemetry/options.js';
 import { validationFields } from './validation/options.js';
@@ -61,6 +62,7 @@ function checkRelations(c: Config, errors: string[]): void {
   if (outputs.includes(t.input)) errors.push(`INPUT_TOPIC "${t.input}" must differ from the result topics`);
   if (new Set(outputs).size !== outputs.length)
     errors.push('VALID_TOPIC, INVALID_TOPIC and DLQ_TOPIC must be distinct');
+  errors.push(...kafkaSecurityProblems(c.kafka));
   if (c.pipeline.partitionConcurrency > c.pipeline.partitionWindow) {
     errors.push(
       `PARTITION_CONCURRENCY (${c.pipeline.partitionConcurrency}) must not exceed PARTITION_WINDOW (${c.pipeline.partitionWindow})`,

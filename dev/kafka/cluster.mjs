@@ -88,16 +88,47 @@ function clusterId() {
   }
 }
 
-function serverProperties({ node, nodes, dataDir, replication }) {
+/**
+ * The optional SASL_SSL listener: TLS with the given key store, SASL PLAIN and SCRAM-SHA-256/512.
+ * PLAIN users live in the listener's JAAS line; SCRAM users are written into the metadata log
+ * at format time (KRaft has no ZooKeeper to hold them). Inter-broker traffic and the
+ * readiness check stay on PLAINTEXT, so a TLS mistake in a test shows up as a client error.
+ */
+function saslSslProperties(saslSsl) {
+  const l = 'listener.name.sasl_ssl';
+  const plainUsers = (saslSsl.plainUsers ?? []).map((u) => `user_${u.name}="${u.password}"`).join(' ');
+  const lines = [
+    `sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512`,
+    `${l}.ssl.keystore.location=${saslSsl.keyStore}`,
+    `${l}.ssl.keystore.password=${saslSsl.keyStorePassword}`,
+    `${l}.ssl.keystore.type=${saslSsl.keyStoreType ?? 'PKCS12'}`,
+    `${l}.ssl.client.auth=${saslSsl.clientAuth ?? 'none'}`,
+    `${l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    `${l}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `${l}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+  ];
+  if (saslSsl.trustStore) {
+    lines.push(
+      `${l}.ssl.truststore.location=${saslSsl.trustStore}`,
+      `${l}.ssl.truststore.password=${saslSsl.trustStorePassword ?? ''}`,
+      `${l}.ssl.truststore.type=${saslSsl.trustStoreType ?? 'PKCS12'}`,
+    );
+  }
+  return lines;
+}
+
+function serverProperties({ node, nodes, dataDir, replication, saslSsl }) {
   const voters = nodes.map((n) => `${n.id}@127.0.0.1:${n.controllerPort}`).join(',');
   const minIsr = replication >= 3 ? 2 : 1;
+  const secure = saslSsl ? `,SASL_SSL://127.0.0.1:${node.saslSslPort}` : '';
   return [
     `process.roles=broker,controller`,
     `node.id=${node.id}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
-    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT`,
+    `listeners=PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}${secure}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}${secure}`,
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslSsl ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(saslSsl ? saslSslProperties(saslSsl) : []),
     `controller.listener.names=CONTROLLER`,
     `inter.broker.listener.name=PLAINTEXT`,
     `log.dirs=${join(dataDir, `node-${node.id}`, 'data')}`,
@@ -170,6 +201,10 @@ function formatNode(state, node, libs) {
       '-c',
       props,
       '--ignore-formatted',
+      ...(state.scramUsers ?? []).flatMap((u) => [
+        '--add-scram',
+        `${u.mechanism}=[name=${u.name},password=${u.password}]`,
+      ]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -296,7 +331,7 @@ function writeState(state) {
  * ({ brokers: "127.0.0.1:p1,…", nodes: [{id, port, controllerPort, pid}], … }).
  * If a cluster of that name already runs, it is reused.
  */
-export async function startCluster({ name = 'default', nodes: count = 1, dataDir } = {}) {
+export async function startCluster({ name = 'default', nodes: count = 1, dataDir, saslSsl } = {}) {
   const existing = readState(name);
   if (existing?.nodes.every((n) => isAlive(n.pid))) {
     log(`reusing running cluster "${name}" at ${existing.brokers}`);
@@ -308,7 +343,9 @@ export async function startCluster({ name = 'default', nodes: count = 1, dataDir
   const dir = resolve(dataDir || join(cacheRoot(), 'clusters', `${name}-${process.pid}-${Date.now()}`));
   const nodeList = [];
   for (let i = 0; i < count; i++) {
-    nodeList.push({ id: i + 1, port: await freePort(), controllerPort: await freePort(), pid: 0 });
+    const node = { id: i + 1, port: await freePort(), controllerPort: await freePort(), pid: 0 };
+    if (saslSsl) node.saslSslPort = await freePort();
+    nodeList.push(node);
   }
   const state = {
     name,
@@ -320,18 +357,25 @@ export async function startCluster({ name = 'default', nodes: count = 1, dataDir
     brokers: nodeList.map((n) => `127.0.0.1:${n.port}`).join(','),
     replication: count >= 3 ? 3 : 1,
   };
+  if (saslSsl) {
+    state.saslSslBrokers = nodeList.map((n) => `127.0.0.1:${n.saslSslPort}`).join(',');
+    // Only what formatting needs; passwords of the key stores stay out of the state file.
+    state.scramUsers = saslSsl.scramUsers ?? [];
+  }
   for (const node of nodeList) {
     const nd = nodeDir(state, node.id);
     mkdirSync(nd, { recursive: true });
     writeFileSync(
       join(nd, 'server.properties'),
-      serverProperties({ node, nodes: nodeList, dataDir: dir, replication: state.replication }),
+      serverProperties({ node, nodes: nodeList, dataDir: dir, replication: state.replication, saslSsl }),
     );
     writeFileSync(join(nd, 'log4j2.properties'), LOG4J2);
     writeFileSync(join(nd, 'log4j.properties'), LOG4J1);
     formatNode(state, node, libs);
   }
-  log(`starting Apache Kafka ${version}, ${count} node(s) on ${state.brokers}`);
+  log(
+    `starting Apache Kafka ${version}, ${count} node(s) on ${state.brokers}${saslSsl ? `, SASL_SSL on ${state.saslSslBrokers}` : ''}`,
+  );
   for (const node of nodeList) spawnNode(state, node, libs);
   writeState(state);
   try {

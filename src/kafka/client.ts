@@ -1,6 +1,7 @@
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { KafkaOptions } from '../config.js';
 import type { Logger } from '../telemetry/logger.js';
+import { kafkaSecurity } from './security.js';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -24,6 +25,10 @@ function kafkaLogCreator(logger: Logger) {
     };
 }
 
+/**
+ * The one place a KafkaJS client is made: every command and the processor connect with the
+ * same TLS/SASL settings. `extra` may override any of them (tests, tools).
+ */
 export function createKafka(options: KafkaOptions, logger: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: options.clientId,
@@ -33,6 +38,7 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
     connectionTimeout: 5000,
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    ...kafkaSecurity(options),
     ...extra,
   });
 }

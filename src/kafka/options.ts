@@ -1,6 +1,30 @@
-import { int, list, oneOf, str } from '../config-fields.js';
+import { bool, type Field, int, list, oneOf, optionalStr, str } from '../config-fields.js';
 
 const hostPort = /^[^\s,:]+:\d{1,5}$/;
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/**
+ * Unlike `oneOf`, empty means "no SASL": the Helm chart leaves the variable out when
+ * `kafka.sasl.mechanism` is empty, and other deployments often set it to "".
+ */
+function optionalMechanism(o: { env: string; description: string }): Field<SaslMechanism | undefined> {
+  return {
+    ...o,
+    default: undefined,
+    example: 'scram-sha-512',
+    parse(raw) {
+      const v = raw.trim().toLowerCase();
+      if (v === '' || v === 'none') return undefined;
+      if (!(SASL_MECHANISMS as readonly string[]).includes(v)) {
+        throw new Error(`must be one of ${SASL_MECHANISMS.join(', ')} (or empty for none)`);
+      }
+      return v as SaslMechanism;
+    },
+    show: (v) => v ?? '(unset)',
+  };
+}
 
 export const kafkaFields = {
   brokers: list({
@@ -30,6 +54,48 @@ export const kafkaFields = {
       'DELIVERY=exactly-once only: the producer transactional id. Must be stable across restarts of one replica and unique among replicas (e.g. a StatefulSet pod name); empty: <group id>-<host name>.',
     default: '',
     allowEmpty: true,
+  }),
+  ssl: bool({
+    env: 'KAFKA_SSL',
+    description:
+      'Connect to the brokers over TLS. The server certificate is checked against KAFKA_SSL_CA_FILE, else the system CAs.',
+    default: false,
+  }),
+  sslCaFile: optionalStr({
+    env: 'KAFKA_SSL_CA_FILE',
+    description: "PEM file of the CA certificate(s) that signed the brokers' certificates. Unset: the system CAs.",
+    example: '/etc/kafka-tls/ca.crt',
+  }),
+  sslCertFile: optionalStr({
+    env: 'KAFKA_SSL_CERT_FILE',
+    description: 'PEM client certificate for mutual TLS (with KAFKA_SSL_KEY_FILE).',
+    example: '/etc/kafka-tls/tls.crt',
+  }),
+  sslKeyFile: optionalStr({
+    env: 'KAFKA_SSL_KEY_FILE',
+    description: 'PEM private key of KAFKA_SSL_CERT_FILE (unencrypted).',
+    example: '/etc/kafka-tls/tls.key',
+  }),
+  sslRejectUnauthorized: bool({
+    env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
+    description:
+      'Refuse brokers whose certificate is not signed by a trusted CA or does not name the broker host. Turn off only to debug a TLS set-up.',
+    default: true,
+  }),
+  saslMechanism: optionalMechanism({
+    env: 'KAFKA_SASL_MECHANISM',
+    description:
+      'SASL authentication: plain, scram-sha-256 or scram-sha-512. Unset or empty: none. Use with KAFKA_SSL=true.',
+  }),
+  saslUsername: optionalStr({
+    env: 'KAFKA_SASL_USERNAME',
+    description: 'SASL user name (from the Secret in the Helm chart).',
+    secret: true,
+  }),
+  saslPassword: optionalStr({
+    env: 'KAFKA_SASL_PASSWORD',
+    description: 'SASL password (from the Secret in the Helm chart); never logged.',
+    secret: true,
   }),
   startFrom: oneOf({
     env: 'KAFKA_START_FROM',

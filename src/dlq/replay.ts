@@ -79,7 +79,8 @@ async function checkTopics(admin: Admin, opts: ReplayOptions): Promise<void> {
   }
   const existing = new Set(await admin.listTopics());
   const missing = [opts.dlqTopic, opts.destination].filter((t) => !existing.has(t));
-  if (missing.length > 0) throw new ReplayOptionError(`topic ${missing.join(' and ')} does not exist`);
+  if (missing.length === 1) throw new ReplayOptionError(`topic ${missing[0]} does not exist`);
+  if (missing.length > 1) throw new ReplayOptionError(`topics ${missing.join(' and ')} do not exist`);
 }
 
 /**

@@ -59,6 +59,13 @@ const MAX_EMAIL_BYTES = 1024;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
+/**
+ * Half of a UTF-16 surrogate pair on its own. JSON's `\ud800` escapes produce one; no UTF-8
+ * byte sequence can carry it, so the address would be judged as one string and published as
+ * another (U+FFFD).
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function checkEvent(e: SignupEvent): Result<SignupEvent> {
   if (typeof e.email !== 'string' || e.email.length === 0) {
     return fail(new ProcessorError('MISSING_EMAIL', 'event has no email address'));
@@ -67,7 +74,7 @@ function checkEvent(e: SignupEvent): Result<SignupEvent> {
   if (e.email.length > MAX_EMAIL_BYTES / 4 && Buffer.byteLength(e.email) > MAX_EMAIL_BYTES) {
     return fail(new ProcessorError('EMAIL_TOO_LONG', `email field is ${Buffer.byteLength(e.email)} bytes`));
   }
-  if (e.email.includes('\ufffd')) {
+  if (e.email.includes('\ufffd') || LONE_SURROGATE.test(e.email)) {
     return fail(new ProcessorError('INVALID_UTF8', 'email field is not valid UTF-8'));
   }
   if (UNSAFE.test(e.email.trim())) {
@@ -98,6 +105,9 @@ function optionalString(
   if (typeof v !== 'string') return new ProcessorError('INVALID_EVENT', `field ${name} must be a string`);
   return v;
 }
+
+/** ECMA-262 §21.4.1.1: the time values a Date can hold. */
+const MAX_TIME_MS = 8.64e15;
 
 function decodeJson(value: Buffer, rec: RecordContext): Result<SignupEvent> {
   let parsed: unknown;
@@ -133,6 +143,12 @@ function decodeJson(value: Buffer, rec: RecordContext): Result<SignupEvent> {
       return fail(new ProcessorError('INVALID_EVENT', 'occurredAt must be epoch milliseconds or an ISO 8601 time'));
     occurredAt = Math.trunc(t);
   }
+  // The result's Avro long refuses numbers past 2^53: one such event would make publishing
+  // throw and stop the processor. A Date's range (±8.64e15 ms) is well inside it.
+  if (!(Math.abs(occurredAt) <= MAX_TIME_MS))
+    return fail(
+      new ProcessorError('INVALID_EVENT', 'occurredAt (or the record timestamp) is outside the range of a date'),
+    );
   return checkEvent({
     eventId: eventId as string,
     userId: userId as string,

@@ -94,6 +94,21 @@ function utf8Octets(code: number): number {
   return 3;
 }
 
+/**
+ * A surrogate that is not half of a proper pair. UTF-8 cannot carry one (an encoder writes
+ * U+FFFD instead, 3 octets where `utf8Octets` counted 2), so the address that would be sent
+ * is not the one that was checked.
+ */
+function isLoneSurrogate(s: string, i: number, code: number): boolean {
+  if (code < 0xd800 || code > 0xdfff) return false;
+  if (code <= 0xdbff) {
+    const next = s.charCodeAt(i + 1);
+    return !(next >= 0xdc00 && next <= 0xdfff);
+  }
+  const prev = i > 0 ? s.charCodeAt(i - 1) : 0;
+  return !(prev >= 0xd800 && prev <= 0xdbff);
+}
+
 function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a;
 }
@@ -148,6 +163,7 @@ export function parseAddress(input: string): SyntaxResult {
         continue;
       }
       if (c >= 0x80) {
+        if (isLoneSurrogate(s, i, c)) return fail('invalid_syntax', 'lone_surrogate', s);
         smtputf8 = true; // RFC 6531 §3.3 adds UTF8-non-ascii to qtextSMTP
       } else if (c < 0x20 || c === 0x7f) {
         return fail('invalid_syntax', c === 0x09 ? 'rfc5322_only:folding_white_space' : 'quoted_invalid_char', s);
@@ -170,6 +186,7 @@ export function parseAddress(input: string): SyntaxResult {
         if (prevDot) return fail('invalid_syntax', i === 0 ? 'local_leading_dot' : 'local_consecutive_dots', s);
         prevDot = true;
       } else if (c >= 0x80) {
+        if (isLoneSurrogate(s, i, c)) return fail('invalid_syntax', 'lone_surrogate', s);
         smtputf8 = true; // RFC 6531 §3.3 adds UTF8-non-ascii to atext
         prevDot = false;
       } else if (ATEXT[c] === 1) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { produceCommand } from './commands/produce.js';
 import { ReplayOptionError, replayDlqCommand } from './commands/replay-dlq.js';
@@ -26,6 +27,9 @@ commands:
                            re-publish dead-letter records to the input topic (or TOPIC); a rerun replays nothing twice
   demo [--count N] [--partitions N] [--keep]
                            start a local Kafka, publish a sample, process it, print the routing
+  bench [--events N] [--partitions P] [--quick] [--latency-ms 20] [--contenders a,b]
+                           [--provider-concurrency 32] [--note TEXT] [--cpu-prof]
+                           benchmark against a local Kafka (or KAFKA_BROKERS): ours vs naive vs kcat; bench/results/
   config [--file README.md] print the environment variables as a Markdown table (or rewrite the README's)
 
 Configuration comes from environment variables; see \`email-flow-validator config\`.`;
@@ -57,6 +61,13 @@ async function main(argv: string[]): Promise<number> {
       until: { type: 'string' },
       'dry-run': { type: 'boolean' },
       to: { type: 'string' },
+      events: { type: 'string' },
+      quick: { type: 'boolean' },
+      'latency-ms': { type: 'string' },
+      'provider-concurrency': { type: 'string' },
+      contenders: { type: 'string' },
+      note: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -132,6 +143,20 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return 0;
+    case 'bench':
+      return benchCommand({
+        quick: values.quick ?? false,
+        cpuProf: values['cpu-prof'] ?? false,
+        ...(values.events ? { events: intOption(values.events, 'events', 0, 100, 100_000_000) } : {}),
+        ...(values.partitions ? { partitions: intOption(values.partitions, 'partitions', 12, 1, 1000) } : {}),
+        ...(values['latency-ms'] ? { latencyMs: intOption(values['latency-ms'], 'latency-ms', 20, 1, 10_000) } : {}),
+        ...(values['provider-concurrency']
+          ? { providerConcurrency: intOption(values['provider-concurrency'], 'provider-concurrency', 32, 1, 1024) }
+          : {}),
+        ...(values.contenders ? { contenders: values.contenders } : {}),
+        ...(values.note ? { note: values.note } : {}),
+        ...(process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS } : {}),
+      });
     default:
       process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`);
       return 2;

@@ -1,0 +1,181 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const CONTENDERS = ['ceiling', 'ours', 'ours-slow', 'naive', 'naive-slow'] as const;
+export type ContenderName = (typeof CONTENDERS)[number];
+
+export const DESCRIPTIONS: Record<ContenderName, string> = {
+  ceiling: 'kcat pass-through (librdkafka): same bytes, no validation',
+  ours: 'email-flow-validator run, local checks (syntax, lists)',
+  'ours-slow': 'email-flow-validator run, local checks + HTTP provider answering after a fixed latency',
+  naive: 'KafkaJS eachMessage: validate, send, await, next (local checks)',
+  'naive-slow': 'KafkaJS eachMessage with the same slow HTTP provider',
+};
+
+/** A launched contender: its processes, measured from outside. */
+export interface Launched {
+  pids(): number[];
+  /** Resolves when every process of it has exited. */
+  exited: Promise<void>;
+  /** True once a process exited (expected or not). */
+  hasExited(): boolean;
+  /** Asks it to stop (SIGTERM), waits, kills after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+  /** The last lines it wrote to stderr, for error messages. */
+  stderrTail(): string;
+}
+
+function watch(children: ChildProcess[]): Launched {
+  let tail = '';
+  let anyExited = false;
+  const exits = children.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        c.stderr?.on('data', (d: Buffer) => {
+          tail = (tail + d.toString('utf8')).slice(-4000);
+        });
+        c.once('exit', () => {
+          anyExited = true;
+          resolve();
+        });
+        c.once('error', (err) => {
+          tail += `\n${err.message}`;
+          anyExited = true;
+          resolve();
+        });
+      }),
+  );
+  const exited = Promise.all(exits).then(() => {});
+  return {
+    pids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+    exited,
+    hasExited: () => anyExited,
+    async stop(graceMs = 30_000) {
+      // The first process of a pipeline is signalled; the rest end when their input closes.
+      for (const c of children.slice(0, 1)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      });
+      const killed = await Promise.race([exited.then(() => false), late]);
+      clearTimeout(timer);
+      if (killed) {
+        for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+        await exited;
+      }
+    },
+    stderrTail: () => tail.trim(),
+  };
+}
+
+/** A Node contender: `node [nodeArgs] script`, configuration only through its environment. */
+export function launchNode(args: string[], env: Record<string, string>): Launched {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return watch([child]);
+}
+
+/** The environment a child gets: nothing of ours leaks in except PATH/HOME and what is passed. */
+export function childEnv(vars: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k]) env[k] = process.env[k]!;
+  // Tuning knobs of the pipeline may be tried from the bench's own environment.
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && /^(PARTITION_|GLOBAL_CONCURRENCY|PUBLISH_|COMMIT_|ORDERING$|KAFKA_SESSION)/.test(k))
+      env[k] = v;
+  }
+  return { ...env, ...vars };
+}
+
+/*
+ * kcat copies records byte for byte as long as neither delimiter occurs in a key or value.
+ * These are 16 bytes from 0xF8–0xFF: such bytes never occur in UTF-8 (Avro strings, our keys)
+ * and a 16-byte run of them cannot occur in Avro's zig-zag varints (at most 10 bytes, and only
+ * the last lacks the 0x80 bit). The preloader checks every record for them all the same.
+ */
+const KEY_DELIM_BYTES = [
+  0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+];
+const MSG_DELIM_BYTES = [
+  0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8,
+];
+export const KCAT_KEY_DELIMITER = Buffer.from(KEY_DELIM_BYTES);
+export const KCAT_MESSAGE_DELIMITER = Buffer.from(MSG_DELIM_BYTES);
+const kcatEscape = (bytes: number[]) => bytes.map((b) => `\\x${b.toString(16)}`).join('');
+
+export const KCAT_METHOD =
+  'kcat -C (all partitions, from the beginning, -e) piped into kcat -P (idempotent, acks=all, murmur2 partitioner), ' +
+  'key and message framed by 16-byte delimiters (-K/-D) of bytes 0xF8–0xFF, which cannot occur in UTF-8 or in ' +
+  'Avro varints; every preloaded record is checked for them. Keys and values are copied byte for byte; headers are not.';
+
+/** Fails with the way to install it when kcat is missing. */
+export function kcatVersion(): string {
+  try {
+    const out = execFileSync('kcat', ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return /Version ([^\s]+)/.exec(out)?.[1] ?? 'unknown';
+  } catch {
+    throw new Error(
+      'kcat is not installed; the benchmark needs it for the ceiling contender and to read result timestamps. ' +
+        'Install it with `bash bench/install-kcat.sh` (Debian package kcat, as root).',
+    );
+  }
+}
+
+/**
+ * The ceiling: kcat consuming the input topic and a second kcat producing the same bytes to
+ * the output topic, piped process to process (the data never passes through this process).
+ */
+export function launchKcatPassThrough(brokers: string, input: string, output: string): Launched {
+  const framing = ['-K', kcatEscape(KEY_DELIM_BYTES), '-D', kcatEscape(MSG_DELIM_BYTES)];
+  const consumerArgs = [
+    '-C',
+    '-b',
+    brokers,
+    '-t',
+    input,
+    '-q',
+    '-o',
+    'beginning',
+    // Ends by itself at the end of every partition; the producer then flushes and exits.
+    '-e',
+    ...framing,
+  ];
+  const consumer = spawn('kcat', consumerArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const producer = spawn(
+    'kcat',
+    [
+      '-P',
+      '-b',
+      brokers,
+      '-t',
+      output,
+      '-q',
+      ...framing,
+      '-X',
+      'enable.idempotence=true',
+      '-X',
+      'partitioner=murmur2_random',
+    ],
+    { stdio: [consumer.stdout, 'ignore', 'pipe'] },
+  );
+  return watch([consumer, producer]);
+}
+
+/** Reads `key → record timestamp` of the records at or after `fromMs` in a topic, with kcat. */
+export function readKeyTimestamps(brokers: string, topic: string, fromMs: number): Map<string, number> {
+  const out = execFileSync(
+    'kcat',
+    ['-C', '-b', brokers, '-t', topic, '-q', '-o', `s@${fromMs}`, '-e', '-f', '%k\t%T\n'],
+    { encoding: 'latin1', maxBuffer: 256 * 1024 * 1024, timeout: 60_000 },
+  );
+  const map = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    const tab = line.indexOf('\t');
+    if (tab <= 0) continue;
+    const key = line.slice(0, tab);
+    if (!map.has(key)) map.set(key, Number(line.slice(tab + 1)));
+  }
+  return map;
+}

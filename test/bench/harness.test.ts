@@ -1,0 +1,64 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBenchmark } from '../../bench/harness.js';
+import { testBrokers } from '../helpers/kafka.js';
+
+// The harness end to end on a tiny run: every contender is launched against the real broker,
+// measured and reported. Structure and sanity only — timings are never asserted here.
+describe('benchmark harness', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'efv-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs each contender on a tiny backlog and writes the report, table, chart and history', async () => {
+    const report = await runBenchmark({
+      brokers: testBrokers().join(','),
+      events: 2000,
+      partitions: 2,
+      latencyMs: 5,
+      providerConcurrency: 16,
+      // naive-slow is naive with the provider on: the same two code paths, so left out for time.
+      contenders: ['ceiling', 'ours', 'ours-slow', 'naive'],
+      slices: { 'ours-slow': 1000, naive: 300 },
+      resultsDir: dir,
+      quick: true,
+      note: 'test',
+      liveSeconds: 1,
+      liveRate: 100,
+      validatorBenchMs: 100,
+      maxSecondsPerContender: 90,
+      seed: 7,
+      progress: false,
+    });
+
+    expect(report.contenders.map((c) => c.name)).toEqual(['ceiling', 'ours', 'ours-slow', 'naive']);
+    for (const c of report.contenders) {
+      expect(c.error, c.name).toBeUndefined();
+      expect(c.drained, c.name).toBe(true);
+      expect(c.processed, c.name).toBeGreaterThanOrEqual(c.events);
+      expect(c.eventsPerSecond, c.name).toBeGreaterThan(0);
+      expect(c.peakRssMb, c.name).toBeGreaterThan(0);
+      expect(c.cpuSecondsPerMillion, c.name).toBeGreaterThanOrEqual(0);
+      if (c.name === 'ceiling') continue; // its latency is not measured (see measureContender)
+      expect(c.latency?.received, c.name).toBeGreaterThan(0);
+      expect(c.latency!.p99Ms, c.name).toBeGreaterThanOrEqual(c.latency!.p50Ms);
+      expect(c.latency!.p50Ms, c.name).toBeGreaterThanOrEqual(0);
+    }
+    const slow = report.contenders.find((c) => c.name === 'ours-slow')!;
+    expect(slow.provider?.boundPerSecond).toBe(3200);
+    expect(slow.provider?.requestsPerSecond).toBeGreaterThan(0);
+    expect(report.ratios.oursToCeiling).toBeGreaterThan(0);
+    expect(report.ratios.oursToNaive).toBeGreaterThan(0);
+    expect(report.validatorOnly.localChecksPerSecond).toBeGreaterThan(0);
+
+    const md = readFileSync(join(dir, 'latest.md'), 'utf8');
+    expect(md).toContain('| contender | events | events/s |');
+    for (const c of report.contenders) expect(md).toContain(`| ${c.name} |`);
+    expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+    expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).settings.events).toBe(2000);
+    const history = readFileSync(join(dir, 'history.md'), 'utf8').trim().split('\n');
+    expect(history.at(-1)).toMatch(/^\| .* \| test \|$/);
+    expect(existsSync(join(dir, `${report.startedAt.replace(/[:.]/g, '-')}.json`))).toBe(true);
+  }, 240_000);
+});

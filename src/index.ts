@@ -1,0 +1,30 @@
+/**
+ * The package's public API (package.json `exports` → dist/index.js): typed helpers for the
+ * services that publish sign-up events and for the ones that consume the results. The
+ * processor itself runs as the `email-flow-validator` command, not as a library.
+ */
+export {
+  encodeSignupEvent,
+  injectTraceContext,
+  type PublishSignupOptions,
+  publishSignup,
+  type SignupRecordOptions,
+  signupRecord,
+} from './integrate/publish-signup.js';
+export {
+  decodeValidationResult,
+  RESULT_HEADERS,
+  type ResultRecord,
+  readResultRecord,
+  traceContextOf,
+  verdictOf,
+} from './integrate/read-result.js';
+export { DLQ_HEADERS } from './pipeline/route.js';
+export {
+  type CheckOutcomeRecord,
+  RESULT_CONTENT_TYPE,
+  SIGNUP_CONTENT_TYPE,
+  type SignupEvent,
+  type ValidationResult,
+} from './schemas.js';
+export { PROCESSOR_VERSION } from './version.js';

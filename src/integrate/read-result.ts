@@ -1,0 +1,56 @@
+import type { Context } from '@opentelemetry/api';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { decodeValidationResult as decodeAvroResult, type ValidationResult } from '../schemas.js';
+import { extractContext } from '../telemetry/propagation.js';
+
+/** Headers on every result record, readable without decoding the value. */
+export const RESULT_HEADERS = {
+  contentType: 'content-type',
+  verdict: 'efv-verdict',
+  reason: 'efv-reason',
+} as const;
+
+/**
+ * A ValidationResult from the value of a record of the valid or invalid topic (Avro binary,
+ * schemas/ValidationResult.avsc). Throws if the bytes are not one.
+ */
+export function decodeValidationResult(value: Buffer): ValidationResult {
+  return decodeAvroResult(value);
+}
+
+/**
+ * The trace context the processor put in a record's headers: start your consumer span with
+ * it as parent and your work joins the trace that began at the sign-up's producer.
+ */
+export function traceContextOf(headers: IHeaders | undefined): Context {
+  return extractContext(headers);
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  if (v === undefined) return undefined;
+  return (Array.isArray(v) ? v[0] : v)?.toString();
+}
+
+export interface ResultRecord {
+  result: ValidationResult;
+  /** The record key: the user id of the sign-up. */
+  key: string | null;
+  /** Parent context for your processing span. */
+  traceContext: Context;
+}
+
+/** Everything a downstream consumer needs from one result record. */
+export function readResultRecord(message: Pick<KafkaMessage, 'key' | 'value' | 'headers'>): ResultRecord {
+  if (!message.value) throw new TypeError('result record has no value');
+  return {
+    result: decodeValidationResult(message.value),
+    key: message.key ? message.key.toString() : null,
+    traceContext: traceContextOf(message.headers),
+  };
+}
+
+/** The verdict header, for filtering without decoding (e.g. skip `risky` cheaply). */
+export function verdictOf(headers: IHeaders | undefined): ValidationResult['verdict'] | undefined {
+  return header(headers, RESULT_HEADERS.verdict) as ValidationResult['verdict'] | undefined;
+}

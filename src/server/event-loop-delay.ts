@@ -1,40 +1,48 @@
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 
 /**
  * The longest event-loop stall seen recently, for the liveness probe. A process whose loop
  * is blocked cannot answer a probe at all, which already fails it; this also catches a loop
  * that answers but keeps stalling for seconds (a runaway synchronous task, GC thrash).
  *
- * Two windows are kept so a stall is still reported right after a window rotates: the
- * reported delay is the larger of the current and the previous window's maximum.
+ * A timer ticks every `tickMs`; a tick that comes late measures a stall. A probe can be
+ * served right after a stall, before the late tick ran (both wait for the same loop
+ * iteration), so the time since the last tick counts too. Two windows are kept so a stall
+ * is still reported right after a window rotates.
  */
 export class EventLoopDelayMonitor {
-  private readonly histogram: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
+  private lastTick = performance.now();
+  private currentMaxMs = 0;
   private previousMaxMs = 0;
+  private windowStart = this.lastTick;
 
-  constructor(windowMs = 5000) {
-    this.histogram = monitorEventLoopDelay({ resolution: 20 });
-    this.histogram.enable();
-    this.timer = setInterval(() => {
-      this.previousMaxMs = this.currentMaxMs();
-      this.histogram.reset();
-    }, windowMs);
+  constructor(
+    private readonly tickMs = 100,
+    private readonly windowMs = 5000,
+  ) {
+    this.timer = setInterval(() => this.tick(), tickMs);
     this.timer.unref();
   }
 
-  /** The longest stall of the last one to two windows, in milliseconds. */
-  recentMaxMs(): number {
-    return Math.max(this.previousMaxMs, this.currentMaxMs());
+  private tick(): void {
+    const now = performance.now();
+    this.currentMaxMs = Math.max(this.currentMaxMs, now - this.lastTick - this.tickMs);
+    this.lastTick = now;
+    if (now - this.windowStart >= this.windowMs) {
+      this.previousMaxMs = this.currentMaxMs;
+      this.currentMaxMs = 0;
+      this.windowStart = now;
+    }
   }
 
-  private currentMaxMs(): number {
-    // The histogram is in nanoseconds, and counts the sampling interval itself.
-    return this.histogram.count > 0 ? Math.max(0, this.histogram.max / 1e6 - 20) : 0;
+  /** The longest stall of the last one to two windows, including one still going on, in milliseconds. */
+  recentMaxMs(): number {
+    const ongoing = performance.now() - this.lastTick - this.tickMs;
+    return Math.max(0, this.previousMaxMs, this.currentMaxMs, ongoing);
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.histogram.disable();
   }
 }

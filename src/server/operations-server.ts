@@ -27,7 +27,10 @@ export interface OperationsServer {
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  // One request per connection: probes and scrapes come seconds apart, and a reused idle
+  // connection that the server times out just as the client sends on it is reset — a
+  // spurious failed probe or scrape. A fresh loopback/pod connection costs nothing here.
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', connection: 'close' });
   res.end(body);
 }
 

@@ -122,7 +122,8 @@ describe('spans leave the process through OTLP/HTTP when the standard variables 
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
     try {
-      const results = await consumeRecords([topics.valid, topics.invalid, topics.deadLetter], count);
+      // The child compiles the sources through tsx first: allow for a slow start on a busy machine.
+      const results = await consumeRecords([topics.valid, topics.invalid, topics.deadLetter], count, 90_000);
       expect(results, run.stderr()).toHaveLength(count);
       // The protobuf export of the processor holds, for each produced span, its trace id and
       // its span id (as the process span's parent), as raw bytes.

@@ -106,11 +106,14 @@ describe('traces through Kafka headers (in-memory exporter, real broker, DNS and
       const record = out.find((r) => r.message.key?.toString() === c.key);
       expect(record?.topic, c.name).toBe(c.topic);
       // The span ends once the broker acknowledged the result: wait for it to be exported.
-      const process = await vi.waitFor(() => {
-        const found = spansOf(c.tp.traceId).find((s) => s.name === `${t.input} process`);
-        if (!found) throw new Error(`no process span yet for ${c.name}`);
-        return found;
-      });
+      const process = await vi.waitFor(
+        () => {
+          const found = spansOf(c.tp.traceId).find((s) => s.name === `${t.input} process`);
+          if (!found) throw new Error(`no process span yet for ${c.name}`);
+          return found;
+        },
+        { timeout: 10_000 },
+      );
       const spans = spansOf(c.tp.traceId);
       expect(process.kind, c.name).toBe(SpanKind.CONSUMER);
       expect(process.parentSpanContext?.spanId, c.name).toBe(c.tp.spanId);

@@ -4,11 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const CONTENDERS = ['ceiling', 'ours', 'ours-slow', 'naive', 'naive-slow'] as const;
+export const CONTENDERS = ['ceiling', 'kafkajs-copy', 'ours', 'ours-slow', 'naive', 'naive-slow'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const DESCRIPTIONS: Record<ContenderName, string> = {
   ceiling: 'kcat pass-through (librdkafka): same bytes, no validation',
+  'kafkajs-copy': 'KafkaJS pass-through (eachBatch → sendBatch, idempotent): the client library alone',
   ours: 'email-flow-validator run, local checks (syntax, lists)',
   'ours-slow': 'email-flow-validator run, local checks + HTTP provider answering after a fixed latency',
   naive: 'KafkaJS eachMessage: validate, send, await, next (local checks)',
@@ -83,7 +84,10 @@ export function childEnv(vars: Record<string, string>): Record<string, string> {
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k]) env[k] = process.env[k]!;
   // Tuning knobs of the pipeline may be tried from the bench's own environment.
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && /^(PARTITION_|GLOBAL_CONCURRENCY|PUBLISH_|COMMIT_|ORDERING$|KAFKA_SESSION)/.test(k))
+    if (
+      v !== undefined &&
+      /^(PARTITION_|GLOBAL_CONCURRENCY|PUBLISH_|COMMIT_|ORDERING$|KAFKA_SESSION|NODE_OPTIONS$)/.test(k)
+    )
       env[k] = v;
   }
   return { ...env, ...vars };

@@ -10,13 +10,6 @@ export interface Sample {
   providerRequests?: number;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** Nearest-rank percentile, p in [0, 100]. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return 0;
@@ -25,32 +18,19 @@ export function percentile(values: readonly number[], p: number): number {
   return s[rank - 1]!;
 }
 
-/** Per-interval rates of `value` between consecutive samples, per second. */
-export function intervalRates(samples: readonly Sample[], value: (s: Sample) => number): { t: number; rate: number }[] {
-  const out: { t: number; rate: number }[] = [];
-  for (let i = 1; i < samples.length; i++) {
-    const dt = samples[i]!.t - samples[i - 1]!.t;
-    if (dt > 0) out.push({ t: samples[i]!.t, rate: (value(samples[i]!) - value(samples[i - 1]!)) / dt });
-  }
-  return out;
-}
-
 /**
- * The steady state: the intervals between the first sample that saw output and the sample at
- * which the backlog was done, without the first (ramp-up: group join, first fetch) and the
- * last (the tail, part of which was idle). Too short a run to trim falls back to the mean
- * over whatever was measured.
+ * The sustained rate of the steady state: from one second after the first output (group join,
+ * first fetch and JIT warm-up are over) to the sample at which the backlog was done, as
+ * Δvalue / Δt. A mean rather than a median of short intervals, because a KafkaJS consumer
+ * works in bursts (fetch, decode, dispatch, publish): with sub-second samples the median of a
+ * bursty contender can be zero while it moves thousands of events a second. A run too short
+ * to skip its first second is measured from its first output on (or from launch).
  */
 export function steadyRate(samples: readonly Sample[], value: (s: Sample) => number, doneAt: number): number {
   const first = samples.findIndex((s) => value(s) > 0);
   if (first < 0) return 0;
-  const start = Math.max(0, first - 1);
-  const window = samples.slice(start, doneAt + 1);
-  const rates = intervalRates(window, value).map((r) => r.rate);
-  if (rates.length >= 4) return median(rates.slice(1, -1));
-  const a = window[0]!;
-  const b = window[window.length - 1]!;
-  // Done within one interval: all that can be said is the mean since launch.
-  if (window.length < 3 || value(a) === value(b)) return b.t > 0 ? value(b) / b.t : 0;
-  return (value(b) - value(a)) / (b.t - a.t);
+  const end = samples[doneAt]!;
+  let from = samples.find((s, i) => i > first && i < doneAt && s.t >= samples[first]!.t + 1);
+  if (!from || end.t - from.t < 1) from = samples[Math.max(0, first - 1)]!;
+  return end.t > from.t ? (value(end) - value(from)) / (end.t - from.t) : 0;
 }

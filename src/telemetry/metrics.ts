@@ -14,15 +14,17 @@ function destinationLabel(d: Destination | string): string {
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
-const STATES: readonly ProcessorState[] = [
-  'idle',
-  'starting',
-  'running',
-  'rebalancing',
-  'draining',
-  'stopped',
-  'failed',
-];
+// A Record, so adding a processor state without listing it here fails to compile.
+const STATE_NAMES: Record<ProcessorState, true> = {
+  idle: true,
+  starting: true,
+  running: true,
+  rebalancing: true,
+  draining: true,
+  stopped: true,
+  failed: true,
+};
+const STATES = Object.keys(STATE_NAMES) as ProcessorState[];
 
 // Seconds. Local checks take microseconds, a DNS miss milliseconds, a provider or SMTP
 // round trip up to the validation deadline (10 s by default).

@@ -8,6 +8,7 @@ import { ProcessorError } from './errors.js';
 import { kafkaFields, topicFields } from './kafka/options.js';
 import { kafkaSecurityProblems } from './kafka/security.js';
 import { pipelineFields } from './pipeline/options.js';
+import { schemaRegistryFields } from './schema-registry/options.js';
 import { telemetryFields } from './telemetry/options.js';
 import { validationFields } from './validation/options.js';
 
@@ -17,6 +18,7 @@ export const configSchema = {
   pipeline: pipelineFields,
   validation: validationFields,
   telemetry: telemetryFields,
+  schemaRegistry: schemaRegistryFields,
 } as const;
 
 type Schema = typeof configSchema;

@@ -7,6 +7,11 @@ export type InputFormat = 'auto' | 'avro' | 'json';
 export interface DecodeOptions {
   format: InputFormat;
   maxMessageBytes: number;
+  /**
+   * Set when SCHEMA_REGISTRY_URL is: values in Confluent wire format (magic byte 0, schema
+   * id) are decoded with their writer schema resolved against ours (src/schema-registry/).
+   */
+  registry?: { decodeFramed(value: Buffer): Result<SignupEvent> | undefined };
 }
 
 /** What the decoder needs of a record besides its value; used to fill optional JSON fields. */
@@ -180,6 +185,10 @@ export function decodeSignup(
       ),
     );
   }
+  // With a registry, a leading 0 is the wire format's magic byte (a raw Avro SignupEvent
+  // would need an empty eventId to start with it); JSON never starts with it.
+  const framed = options.registry?.decodeFramed(value);
+  if (framed) return framed.ok ? checkEvent(framed.value) : framed;
   const format = formatOf(value, headers, options.format);
   if (format instanceof ProcessorError) return fail(format);
   return format === 'json' ? decodeJson(value, rec) : decodeAvro(value);

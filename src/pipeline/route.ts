@@ -40,6 +40,8 @@ export function resultRecord(
   key: Buffer | null,
   durationMicros: number,
   topic: string,
+  /** Raw Avro by default; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
+  encode: (topic: string, result: ValidationResult) => Buffer = (_topic, r) => encodeValidationResult(r),
 ): OutgoingRecord {
   const result: ValidationResult = {
     eventId: event.eventId,
@@ -66,7 +68,7 @@ export function resultRecord(
   return {
     topic,
     key,
-    value: encodeValidationResult(result),
+    value: encode(topic, result),
     headers: {
       'content-type': RESULT_CONTENT_TYPE,
       'efv-verdict': verdict.verdict,

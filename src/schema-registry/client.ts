@@ -1,0 +1,98 @@
+/** A small client for the Confluent Schema Registry REST API (what Karapace and Apicurio's ccompat API serve too). */
+export interface SchemaRegistryClientOptions {
+  /** Base URL, including a path prefix if the registry has one (e.g. Apicurio's /apis/ccompat/v7). */
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  timeoutMs?: number;
+}
+
+export class SchemaRegistryError extends Error {
+  /** HTTP status, or 0 when the registry could not be reached. */
+  readonly status: number;
+  /** The registry's own error code (e.g. 40403 schema not found), when it sent one. */
+  readonly errorCode: number | undefined;
+
+  constructor(message: string, status: number, errorCode?: number, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'SchemaRegistryError';
+    this.status = status;
+    this.errorCode = errorCode;
+  }
+
+  /** Not found (or not a schema we can read) stays so; anything else may pass. */
+  get retriable(): boolean {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+
+export class SchemaRegistryClient {
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(options: SchemaRegistryClientOptions) {
+    this.base = options.url.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.headers = { accept: `${CONTENT_TYPE}, application/json` };
+    if (options.username !== undefined) {
+      const token = Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64');
+      this.headers.authorization = `Basic ${token}`;
+    }
+  }
+
+  /** The schema text of a registered id (GET /schemas/ids/{id}); only Avro schemas are accepted. */
+  async schemaById(id: number): Promise<string> {
+    const body = (await this.request('GET', `/schemas/ids/${id}`)) as { schema?: unknown; schemaType?: unknown };
+    if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
+      throw new SchemaRegistryError(`schema ${id} is ${String(body.schemaType)}, not Avro`, 200);
+    }
+    if (typeof body.schema !== 'string') throw new SchemaRegistryError(`schema ${id}: no schema in the answer`, 200);
+    return body.schema;
+  }
+
+  /**
+   * Registers a schema under a subject, or finds it if it is already there (the registry
+   * answers the existing id); returns the schema id.
+   */
+  async register(subject: string, schema: object | string): Promise<number> {
+    const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
+    const body = (await this.request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
+      schema: text,
+    })) as { id?: unknown };
+    if (typeof body.id !== 'number') throw new SchemaRegistryError(`register ${subject}: no id in the answer`, 200);
+    return body.id;
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, json?: unknown): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: json === undefined ? this.headers : { ...this.headers, 'content-type': CONTENT_TYPE },
+        ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new SchemaRegistryError(`schema registry unreachable: ${(err as Error).message}`, 0, undefined, err);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      body = { message: text.slice(0, 200) };
+    }
+    if (!res.ok) {
+      const b = body as { error_code?: unknown; message?: unknown };
+      throw new SchemaRegistryError(
+        `schema registry ${method} ${path}: ${res.status} ${typeof b.message === 'string' ? b.message : ''}`.trim(),
+        res.status,
+        typeof b.error_code === 'number' ? b.error_code : undefined,
+      );
+    }
+    return body;
+  }
+}

@@ -29,12 +29,25 @@ export class ReplayOptionError extends Error {
 }
 
 // A date, optionally with a time and a zone. Date.parse alone also takes "1", "March 7" and
-// other forms whose meaning depends on the host's locale and zone.
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+// other forms whose meaning depends on the host's locale and zone, and rolls 2026-02-30 over
+// to March 2, so the fields are checked here.
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+function fieldsInRange(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((f) => (f === undefined ? 0 : Number(f)));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59
+  );
+}
 
 function parseTime(value: string, option: string): number {
   const v = value.trim();
-  const ms = ISO_TIME.test(v) ? Date.parse(v) : Number.NaN;
+  const m = ISO_TIME.exec(v);
+  // Date.parse reads a date-time without a zone in the host's zone; here it is UTC, like a
+  // bare date, so the same command means the same range on every machine.
+  const zoned = m?.[4] === undefined || /(?:Z|[+-]\d{2}:?\d{2})$/i.test(v) ? v : `${v}Z`;
+  const ms = m && fieldsInRange(m) ? Date.parse(zoned.replace(' ', 'T')) : Number.NaN;
   if (!Number.isFinite(ms)) {
     throw new ReplayOptionError(`--${option} "${value}" is not an ISO 8601 time (e.g. 2026-03-01T12:00:00Z)`);
   }

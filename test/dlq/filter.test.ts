@@ -39,6 +39,17 @@ describe('parseReplayFilter', () => {
     expect(ids.size).toBe(4);
   });
 
+  it('accepts dates, date-times with a zone, and leap days', () => {
+    expect(parseReplayFilter({ since: '2028-02-29' }).since).toBe(Date.UTC(2028, 1, 29));
+    expect(parseReplayFilter({ since: '2026-03-01T12:30:15.250+02:00' }).since).toBe(
+      Date.parse('2026-03-01T10:30:15.250Z'),
+    );
+    expect(() => parseReplayFilter({ since: '2027-02-29' })).toThrow(ReplayOptionError);
+    // Without a zone, a time is UTC whatever the host's zone.
+    expect(parseReplayFilter({ since: '2026-03-01T10:00' }).since).toBe(Date.UTC(2026, 2, 1, 10));
+    expect(parseReplayFilter({ since: '2026-03-01 10:00:05' }).since).toBe(Date.UTC(2026, 2, 1, 10, 0, 5));
+  });
+
   it('treats times that are the same instant as the same filter', () => {
     const a = parseReplayFilter({ since: '2026-01-01T01:00:00+01:00' });
     const b = parseReplayFilter({ since: '2026-01-01T00:00:00.000Z' });
@@ -54,6 +65,9 @@ describe('parseReplayFilter', () => {
     [{ since: 'yesterday' }, /--since "yesterday" is not an ISO 8601 time/],
     [{ until: '1' }, /--until "1" is not an ISO 8601 time/],
     [{ since: '2026-13-45' }, /--since "2026-13-45"/],
+    [{ since: '2026-02-30' }, /--since "2026-02-30" is not an ISO 8601 time/],
+    [{ until: '2026-04-31T10:00:00Z' }, /--until "2026-04-31T10:00:00Z"/],
+    [{ until: '2026-04-01T24:30:00Z' }, /--until "2026-04-01T24:30:00Z"/],
     [{ since: '2026-02-01', until: '2026-01-01' }, /--since \(2026-02-01T00:00:00.000Z\) must be before --until/],
     [{ since: '2026-02-01', until: '2026-02-01' }, /must be before/],
   ])('rejects %j with a clear message', (input, message) => {

@@ -19,7 +19,14 @@ export {
   traceContextOf,
   verdictOf,
 } from './integrate/read-result.js';
+export { resultRegistryCodec, signupRegistryCodec } from './integrate/registry-codecs.js';
 export { DLQ_HEADERS } from './pipeline/route.js';
+export {
+  SchemaRegistryClient,
+  type SchemaRegistryClientOptions,
+  SchemaRegistryError,
+} from './schema-registry/client.js';
+export { AvroRegistryCodec } from './schema-registry/codec.js';
 export {
   type CheckOutcomeRecord,
   RESULT_CONTENT_TYPE,

@@ -20,6 +20,11 @@ export interface PublishSignupOptions extends SignupRecordOptions {
   acks?: number;
   /** Broker-side timeout of the produce request, in milliseconds. */
   timeout?: number;
+  /**
+   * Write Confluent wire format with the schema registered under `<topic>-value`
+   * (see `signupRegistryCodec`) instead of raw Avro.
+   */
+  registry?: { encodeAsync(topic: string, event: SignupEvent): Promise<Buffer> };
 }
 
 /**
@@ -77,6 +82,7 @@ export async function publishSignup(
   options: PublishSignupOptions = {},
 ): Promise<RecordMetadata[]> {
   const message = signupRecord(event, options);
+  if (options.registry) message.value = await options.registry.encodeAsync(topic, event);
   const parent = options.context ?? otelContext.active();
   const tracer = options.tracer ?? trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
   const span = tracer.startSpan(

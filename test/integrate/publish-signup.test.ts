@@ -52,6 +52,7 @@ describe('public API', () => {
   it('exports exactly the integration helpers', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        'AvroRegistryCodec',
         'DLQ_HEADERS',
         'PROCESSOR_VERSION',
         'RESULT_CONTENT_TYPE',
@@ -62,6 +63,10 @@ describe('public API', () => {
         'injectTraceContext',
         'publishSignup',
         'readResultRecord',
+        'resultRegistryCodec',
+        'SchemaRegistryClient',
+        'SchemaRegistryError',
+        'signupRegistryCodec',
         'signupRecord',
         'traceContextOf',
         'verdictOf',

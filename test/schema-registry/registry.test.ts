@@ -1,7 +1,9 @@
 import avro from 'avsc';
+import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { ProcessorError } from '../../src/errors.js';
+import { publishSignup, signupRegistryCodec } from '../../src/index.js';
 import { decodeSignup } from '../../src/pipeline/decode.js';
 import { resultRecord } from '../../src/pipeline/route.js';
 import { SchemaRegistryClient, SchemaRegistryError } from '../../src/schema-registry/client.js';
@@ -10,7 +12,7 @@ import { RegistrySerdes } from '../../src/schema-registry/serdes.js';
 import { frame, unframe, valueSubject } from '../../src/schema-registry/wire-format.js';
 import { loadSchema, type SignupEvent, signupEventType, validationResultType } from '../../src/schemas.js';
 import type { Verdict } from '../../src/validation/types.js';
-import { consumeRecords, createTopics, deleteTopics, uniqueName } from '../helpers/kafka.js';
+import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';
 import { type RegistryServer, startRegistry } from './apicurio.js';
 
@@ -184,6 +186,31 @@ describe('Schema Registry (real registry, real broker)', () => {
       verdict: 'deliverable',
       flags: ['has_mx'],
     });
+  });
+
+  it('publishSignup with signupRegistryCodec writes wire format the processor decodes', async () => {
+    const topic = uniqueName('registry-publish');
+    await createTopics([topic], 1);
+    const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      const registryCodec = signupRegistryCodec({ url: registry.url });
+      await publishSignup(producer, topic, signup(8), { registry: registryCodec });
+      const [r] = await consumeRecords([topic], 1);
+      const framed = unframe(r!.message.value!);
+      expect(framed).toBeDefined();
+      const subjects = (await (await fetch(`${registry.url}/subjects`)).json()) as string[];
+      expect(subjects).toContain(`${topic}-value`);
+      const serdes = new RegistrySerdes(new SchemaRegistryClient({ url: registry.url }));
+      await serdes.prefetch([r!.message]);
+      expect(decodeSignup(r!.message.value, r!.message.headers, rec(0), decodeOptions(serdes))).toEqual({
+        ok: true,
+        value: signup(8),
+      });
+    } finally {
+      await producer.disconnect();
+      await deleteTopics([topic]);
+    }
   });
 
   it('is off unless SCHEMA_REGISTRY_URL is set, and refuses a URL that is not http(s)', () => {

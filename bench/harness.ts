@@ -151,6 +151,7 @@ export interface BenchReport {
 }
 
 const SAMPLE_INTERVAL_MS = 250;
+const STALL_SECONDS = 30;
 
 export const DEFAULTS = {
   events: 1_000_000,
@@ -553,6 +554,12 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
       // kcat's backlog run exits at the end of its input; anything else exiting is a failure.
       if (proc.hasExited() && run.name !== 'ceiling') throw new Error(`exited early: ${proc.stderrTail()}`);
       if (samples[samples.length - 1]!.t > o.maxSecondsPerContender) break;
+      // No new result for STALL_SECONDS once results flowed: stuck, not slow.
+      const lastProgress = samples.findLast((s) => s.outputs < outputs);
+      if (outputs > 0 && lastProgress && samples[samples.length - 1]!.t - lastProgress.t > STALL_SECONDS)
+        throw new Error(
+          `stalled: no result for ${STALL_SECONDS} s at ${outputs} of ${run.events}: ${proc.stderrTail().slice(-500)}`,
+        );
     }
   } catch (err) {
     bar?.stop();

@@ -24,15 +24,15 @@ await consumer.subscribe({ topics: [config.topics.input], fromBeginning: true })
 await consumer.run({
   eachBatchAutoResolve: true,
   eachBatch: async ({ batch }) => {
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        {
-          topic: config.topics.valid,
-          messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        },
-      ],
-    });
+    // A fetched batch may be as large as the broker's request limit allows; sent in slices
+    // of the size ours publishes (PUBLISH_BATCH_SIZE) so that no request is too large.
+    const size = config.pipeline.publishBatchSize;
+    for (let i = 0; i < batch.messages.length; i += size) {
+      const messages = batch.messages
+        .slice(i, i + size)
+        .map((m) => ({ key: m.key, value: m.value, headers: m.headers }));
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: config.topics.valid, messages }] });
+    }
   },
 });
 

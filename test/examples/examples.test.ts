@@ -51,8 +51,9 @@ describe('examples/ against the real broker and processor', () => {
       KAFKA_BROKERS: brokers,
       INPUT_TOPIC: pipeline.topics.input,
     });
-    expect(produced.stderr).toBe('');
-    expect(produced.code).toBe(0);
+    // stderr may hold KafkaJS's logs of retried conditions (a fresh broker's coordinator
+    // loading); the exit code and stdout are the contract.
+    expect(produced.code, produced.stderr).toBe(0);
     const events = produced.lines.map((l) => JSON.parse(l) as { eventId: string; email: string });
     expect(events).toHaveLength(6);
 
@@ -70,8 +71,7 @@ describe('examples/ against the real broker and processor', () => {
       GROUP_ID: uniqueName('welcome-mailer'),
       MAX_MESSAGES: String(expectedValid.length),
     });
-    expect(consumed.stderr).toBe('');
-    expect(consumed.code).toBe(0);
+    expect(consumed.code, consumed.stderr).toBe(0);
     const results = consumed.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(results.map((r) => r.eventId).sort()).toEqual(expectedValid.map((e) => e.eventId).sort());
     for (const r of results) {

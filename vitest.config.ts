@@ -5,6 +5,8 @@ export default defineConfig({
     // One real broker for the whole run, started here unless KAFKA_BROKERS points at one.
     globalSetup: ['./test/global-setup.ts'],
     include: ['test/**/*.test.ts'],
+    // Fault tests bring their own clusters: npm run test:chaos.
+    exclude: ['test/chaos/**', '**/node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // The machine has 2 cores and the broker needs one; integration files share it.

@@ -1,13 +1,6 @@
 import { hostname } from 'node:os';
 import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import {
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
@@ -98,7 +91,6 @@ const WINDOW_WAIT_MS = 250;
  */
 export class Processor {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
   /** At-least-once: acknowledged results, then commits. Exactly-once: both in one transaction. */
   private readonly publisher: BatchPublisher | TransactionalPublisher<InFlightRecord>;
   private readonly exactlyOnce: boolean;
@@ -110,6 +102,7 @@ export class Processor {
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> | undefined;
   private commitAgain = false;
+  private statsTimer: NodeJS.Timeout | undefined;
   private stateValue: ProcessorState = 'idle';
   private draining = false;
   private stopping: Promise<void> | undefined;
@@ -156,21 +149,25 @@ export class Processor {
       readUncommitted: false,
     });
     this.exactlyOnce = p.delivery === 'exactly-once';
-    this.producer = deps.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      ...(this.exactlyOnce ? { transactionalId: transactionalIdOf(config) } : {}),
-      // Same key → same partition as Java clients (murmur2), so downstream joins line up.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // An idempotent producer keeps retrying while the cluster recovers; giving up would
-      // only turn a broker outage into a restart. Shutdown bounds the wait instead.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5000 },
-    });
+    const makeProducer = () =>
+      deps.kafka.producer({
+        // Transactions need the idempotent producer. At-least-once does not: KafkaJS 2.2.4's
+        // idempotent producer was seen to acknowledge records that a leader failover then
+        // lost, and to stall on OUT_OF_ORDER_SEQUENCE_NUMBER. acks=all with one request in
+        // flight per broker keeps order; a retry may duplicate a result, never lose one.
+        idempotent: this.exactlyOnce,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        ...(this.exactlyOnce ? { transactionalId: transactionalIdOf(config) } : {}),
+        // Same key → same partition as Java clients (murmur2), so downstream joins line up.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded: the publisher retries a failed batch itself, with a new producer.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 },
+      });
     const publisherLog = deps.logger.child({ component: 'publisher' });
     this.publisher = this.exactlyOnce
       ? new TransactionalPublisher<InFlightRecord>(
-          this.producer,
+          makeProducer(),
           config.kafka.groupId,
           // A transaction costs several round trips: make each carry more.
           { batchSize: p.publishBatchSize, lingerMs: Math.max(p.publishLingerMs, 50) },
@@ -182,7 +179,7 @@ export class Processor {
           this.observer.publishBatch?.bind(this.observer),
         )
       : new BatchPublisher(
-          this.producer,
+          makeProducer,
           { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
           publisherLog,
           this.observer.publishBatch?.bind(this.observer),
@@ -250,7 +247,7 @@ export class Processor {
     this.consumer.on(events.END_BATCH_PROCESS, (e) => {
       this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
     });
-    await this.producer.connect();
+    await this.publisher.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.
@@ -267,6 +264,8 @@ export class Processor {
     });
     this.commitTimer = setInterval(() => void this.commit(), this.config.pipeline.commitIntervalMs);
     this.commitTimer.unref();
+    this.statsTimer = setInterval(() => this.log.debug({ partitions: this.stats() }, 'partition stats'), 5000);
+    this.statsTimer.unref();
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
@@ -622,6 +621,7 @@ export class Processor {
     this.committing = this.consumer
       .commitOffsets(offsets)
       .then(() => {
+        this.log.debug({ committed: offsets }, 'offsets committed');
         for (const [st, next] of states) {
           st.tracker.markCommitted(next);
           this.observer.committed?.(st.topic, st.partition, next);
@@ -642,6 +642,31 @@ export class Processor {
         }
       });
     return this.committing;
+  }
+
+  /** Per-partition counters, for debug logs and operators. */
+  stats(): {
+    topic: string;
+    partition: number;
+    tasks: number;
+    uncommitted: number;
+    paused: boolean;
+    committed: number;
+  }[] {
+    const out = [];
+    for (const byPartition of this.partitions.values()) {
+      for (const st of byPartition.values()) {
+        out.push({
+          topic: st.topic,
+          partition: st.partition,
+          tasks: st.tasks,
+          uncommitted: st.tracker.uncommitted(),
+          paused: st.paused || st.dueTimer !== undefined,
+          committed: st.tracker.lastCommitted(),
+        });
+      }
+    }
+    return out;
   }
 
   private inFlightTasks(): number {
@@ -703,13 +728,13 @@ export class Processor {
     }
     await Promise.race([this.publisher.flush(), new Promise((r) => setTimeout(r, 5000))]);
     if (this.commitTimer) clearInterval(this.commitTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     // Safe even after a fatal error: the trackers only count acknowledged results.
     this.joined = true;
     await this.commit();
     this.joined = false;
     await this.consumer.disconnect().catch(noop);
     await this.publisher.close().catch(noop);
-    await this.producer.disconnect().catch(noop);
     await this.deps.validator.close?.().catch(noop);
     this.setState(this.fatalError ? 'failed' : 'stopped');
     this.markStopped();

@@ -8,6 +8,33 @@ export interface OutgoingRecord {
   headers: Record<string, string | Buffer>;
 }
 
+/**
+ * Roughly what a record adds to a produce request. Batches are cut below
+ * MAX_REQUEST_BYTES so that no request exceeds the broker's default 1 MiB message limit.
+ */
+export function recordBytes(r: OutgoingRecord): number {
+  let n = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const k in r.headers) n += k.length + r.headers[k]!.length + 2;
+  return n;
+}
+
+export const MAX_REQUEST_BYTES = 800_000;
+
+/** How many queued records, from the front, fit one request: at least one, at most `maxCount`. */
+export function batchLength(
+  queue: readonly { record: OutgoingRecord }[],
+  maxCount: number,
+  maxBytes = MAX_REQUEST_BYTES,
+): number {
+  let bytes = 0;
+  const limit = Math.min(queue.length, maxCount);
+  for (let i = 0; i < limit; i++) {
+    bytes += recordBytes(queue[i]!.record);
+    if (bytes > maxBytes) return Math.max(1, i);
+  }
+  return limit;
+}
+
 interface Pending {
   record: OutgoingRecord;
   resolve(): void;
@@ -17,8 +44,10 @@ interface Pending {
 export interface PublisherOptions {
   batchSize: number;
   lingerMs: number;
-  /** Attempts of one batch beyond the producer's own retries before its records fail. */
+  /** Attempts of one batch, each with the producer's own retries, before its records fail. */
   attempts?: number;
+  /** An attempt that has not been acknowledged by then counts as failed. */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -34,14 +63,27 @@ export class BatchPublisher {
   private sending: Promise<void> | undefined;
   private closed = false;
   private readonly attempts: number;
+  private readonly sendTimeoutMs: number;
+  private producer: Producer;
 
+  /**
+   * Takes a factory rather than a producer: after a failed or stalled attempt the producer
+   * is replaced. A KafkaJS idempotent producer that lost its broker mid-request can stay
+   * stuck (or keep failing on sequence numbers) for good; a new one starts a fresh session.
+   */
   constructor(
-    private readonly producer: Producer,
+    private readonly createProducer: () => Producer,
     private readonly options: PublisherOptions,
     private readonly log: Logger,
     private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
   ) {
-    this.attempts = options.attempts ?? 5;
+    this.attempts = options.attempts ?? 20;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+    this.producer = createProducer();
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
   }
 
   publish(record: OutgoingRecord): Promise<void> {
@@ -64,9 +106,9 @@ export class BatchPublisher {
       this.timer = undefined;
     }
     if (this.sending || this.queue.length === 0) return;
-    const batch =
-      this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize);
-    this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+    const n = batchLength(this.queue, this.options.batchSize);
+    const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+    this.queue = batch === this.queue ? [] : this.queue.slice(n);
     this.sending = this.send(batch).finally(() => {
       this.sending = undefined;
       // Whatever accumulated while this request was on the wire goes out at once.
@@ -89,19 +131,47 @@ export class BatchPublisher {
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await this.producer.sendBatch({ topicMessages, acks: -1 });
+        await Promise.race([
+          this.producer.sendBatch({ topicMessages, acks: -1 }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)),
+              this.sendTimeoutMs,
+            );
+          }),
+        ]);
+        clearTimeout(timer);
         this.onBatch?.(batch.length, performance.now() - started);
         for (const p of batch) p.resolve();
         return;
       } catch (err) {
+        clearTimeout(timer);
         lastErr = err as Error;
         this.onBatch?.(batch.length, performance.now() - started, lastErr);
-        this.log.warn({ err: lastErr.message, attempt, records: batch.length }, 'publishing a batch failed; retrying');
+        this.log.warn(
+          { err: lastErr.message, attempt, records: batch.length },
+          'publishing a batch failed; retrying with a new producer',
+        );
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+        await this.replaceProducer();
       }
     }
     for (const p of batch) p.reject(lastErr ?? new Error('publish failed'));
+  }
+
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.createProducer();
+    // The old one may hang on its dead connection: do not wait for it.
+    void old.disconnect().catch(() => {});
+    try {
+      await this.producer.connect();
+    } catch (err) {
+      // The next attempt's send connects again (KafkaJS connects lazily); just report it.
+      this.log.warn({ err: (err as Error).message }, 'new producer could not connect yet');
+    }
   }
 
   /** Sends everything queued now and waits for it. */
@@ -115,5 +185,6 @@ export class BatchPublisher {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await this.producer.disconnect();
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { TopicOptions } from '../config.js';
 import type { ProcessorError } from '../errors.js';
@@ -95,7 +96,18 @@ export const DLQ_HEADERS = {
   retryDueAt: 'efv-retry-due-at',
   /** Each failed attempt as `reason@ISO time`, separated by `;`. */
   retryHistory: 'efv-retry-history',
+  /** Set when the original value was too large to dead-letter; it stays in the source topic. */
+  valueDropped: 'efv-value-dropped',
+  valueBytes: 'efv-value-bytes',
+  valueSha256: 'efv-value-sha256',
 } as const;
+
+/**
+ * A dead letter must fit a produce request. A larger original value is left out (the
+ * record keeps its key, headers and source coordinates, plus the value's size and hash), so
+ * the dead letter is still written instead of blocking the partition.
+ */
+export const DLQ_MAX_VALUE_BYTES = 512 * 1024;
 
 /**
  * Where an event stands in its retries. Read from a retry record's headers; the input topic's
@@ -197,19 +209,27 @@ export function deadLetterRecord(
   headers[DLQ_HEADERS.lastFailureAt] = now;
   headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
   if (extra.verdictReason) headers[DLQ_HEADERS.verdictReason] = extra.verdictReason;
+  let value = message.value;
+  if (value && value.length > DLQ_MAX_VALUE_BYTES) {
+    headers[DLQ_HEADERS.valueDropped] = 'true';
+    headers[DLQ_HEADERS.valueBytes] = String(value.length);
+    headers[DLQ_HEADERS.valueSha256] = createHash('sha256').update(value).digest('hex');
+    value = null;
+  }
   const history = retry?.history ?? '';
   if (history || extra.verdictReason) {
     headers[DLQ_HEADERS.retryHistory] = extra.verdictReason
       ? appendHistory(history, extra.verdictReason, nowMs)
       : history;
   }
-  return { topic, key: message.key, value: message.value, headers };
+  return { topic, key: message.key, value, headers };
 }
 
 function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buffer>): void {
   if (!from) return;
   for (const [k, v] of Object.entries(from)) {
-    if (v === undefined || TRACE_HEADERS.has(k) || k.startsWith('efv-')) continue;
+    // Our processing headers are set afresh; a replay's provenance is kept.
+    if (v === undefined || TRACE_HEADERS.has(k) || (k.startsWith('efv-') && !k.startsWith('efv-replay'))) continue;
     // KafkaJS hands repeated headers as an array; keep the first, as most clients read it.
     const first = Array.isArray(v) ? v[0] : v;
     if (first !== undefined) to[k] = first;

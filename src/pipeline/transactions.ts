@@ -1,6 +1,6 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
-import type { OutgoingRecord } from './publish.js';
+import { batchLength, type OutgoingRecord } from './publish.js';
 
 export interface ConsumedOffset {
   topic: string;
@@ -48,6 +48,10 @@ export class TransactionalPublisher<M> {
     private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
   ) {}
 
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
   publish(record: OutgoingRecord, meta: M): Promise<void> {
     if (this.closed) return Promise.reject(new Error('publisher is closed'));
     return new Promise<void>((resolve, reject) => {
@@ -67,7 +71,7 @@ export class TransactionalPublisher<M> {
       this.timer = undefined;
     }
     if (this.sending || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.options.batchSize);
+    const batch = this.queue.splice(0, batchLength(this.queue, this.options.batchSize));
     this.sending = this.send(batch).finally(() => {
       this.sending = undefined;
       if (this.queue.length > 0) this.kick();
@@ -122,6 +126,7 @@ export class TransactionalPublisher<M> {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await this.producer.disconnect();
   }
 }
 

@@ -32,7 +32,10 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
  */
 export async function createTopics(names: string[], partitions = 1): Promise<void> {
   await withAdmin(async (admin) => {
-    await admin.createTopics({ waitForLeaders: false, topics: names.map((topic) => ({ topic, numPartitions: partitions })) });
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: names.map((topic) => ({ topic, numPartitions: partitions })),
+    });
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -65,7 +68,7 @@ export async function consumeRecords(
   topics: string[],
   count: number,
   timeoutMs = 30_000,
-  options: { readCommitted?: boolean } = {},
+  options: { readCommitted?: boolean; until?: (records: ConsumedRecord[]) => boolean } = {},
 ): Promise<ConsumedRecord[]> {
   const consumer = testKafka().consumer({
     groupId: uniqueName('test-reader'),
@@ -84,7 +87,8 @@ export async function consumeRecords(
     void consumer.run({
       eachMessage: async ({ topic, partition, message }) => {
         out.push({ topic, partition, message });
-        if (out.length >= count) {
+        // At-least-once may deliver a result twice: `until` can wait for distinct ones.
+        if (options.until ? options.until(out) : out.length >= count) {
           clearTimeout(timer);
           resolve();
         }

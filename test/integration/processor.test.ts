@@ -130,7 +130,9 @@ describe('processor on a real broker', () => {
       t.input,
       emails.map((e, i) => ({ key: `k${i}`, value: encodeSignupEvent(signup(i, e)) })),
     );
-    const out = await consumeRecords([t.valid, t.invalid, t.deadLetter], emails.length);
+    const out = await consumeRecords([t.valid, t.invalid, t.deadLetter], emails.length, 30_000, {
+      until: (rs) => new Set(rs.map((r) => r.message.key?.toString())).size === emails.length,
+    });
     const code = (key: string) =>
       out.find((r) => r.message.key?.toString() === key)?.message.headers?.[DLQ_HEADERS.code]?.toString();
     expect(code('k0')).toBe('VALIDATION_UNKNOWN');

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
+import {
+  committedTotal,
+  endOffsets,
+  endTotal,
+  missingInputs,
+  type ProcessorChild,
+  processorEnv,
+  produceStream,
+  resultsByInput,
+  stableProducer,
+  startProcessorChild,
+  waitFor,
+  withAdminOn,
+} from '../helpers/children.js';
+
+const CLUSTER = `chaos-rebalance-${process.pid}`;
+const PARTITIONS = 6;
+const WINDOW = 500;
+const EVENTS = 50_000;
+let brokers: string[];
+
+beforeAll(async () => {
+  brokers = (await startCluster({ name: CLUSTER, nodes: 1 })).brokers.split(',');
+});
+afterAll(async () => {
+  await stopCluster({ name: CLUSTER });
+});
+
+interface LogLine {
+  msg?: string;
+  assignment?: Record<string, number[]>;
+  committed?: { topic: string; partition: number; offset: string }[];
+}
+
+/** Commits a member made for a partition that its latest assignment did not give it. */
+function commitsOutsideAssignment(proc: ProcessorChild, topic: string): string[] {
+  let owned = new Set<number>();
+  const bad: string[] = [];
+  for (const raw of proc.lines) {
+    let line: LogLine;
+    try {
+      line = JSON.parse(raw) as LogLine;
+    } catch {
+      continue;
+    }
+    if (line.msg === 'joined consumer group') owned = new Set(line.assignment?.[topic] ?? []);
+    if (line.msg === 'offsets committed') {
+      for (const c of line.committed ?? [])
+        if (c.topic === topic && !owned.has(c.partition)) bad.push(`${c.partition}@${c.offset}`);
+    }
+  }
+  return bad;
+}
+
+describe('rebalance under load', () => {
+  it('keeps every event while members join, leave and crash mid-stream', async () => {
+    const topics = { input: 'flow', valid: 'flow.valid', invalid: 'flow.invalid', dlq: 'flow.dlq' };
+    await withAdminOn(brokers, (admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })),
+      }),
+    );
+    const groupId = 'flow-group';
+    const env = { ...processorEnv(brokers, topics, groupId), PARTITION_WINDOW: String(WINDOW), LOG_LEVEL: 'debug' };
+    const producer = await stableProducer(brokers);
+    const producing = produceStream(producer, topics.input, EVENTS, { chunk: 1000, pauseMs: 100 });
+    const committed = () => committedTotal(brokers, groupId, topics.input);
+
+    const a = startProcessorChild(env, 'a');
+    await waitFor('a to make progress', async () => (await committed()) >= 5000, 90_000);
+    const b = startProcessorChild(env, 'b');
+    await waitFor('a and b to make progress', async () => (await committed()) >= 15_000, 90_000);
+    const c = startProcessorChild(env, 'c');
+    await waitFor('three members to make progress', async () => (await committed()) >= 25_000, 90_000);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await waitFor('b and c to make progress', async () => (await committed()) >= 32_000, 90_000);
+    b.child.kill('SIGKILL');
+    await b.exited;
+    await producing;
+    await producer.disconnect();
+    const total = await endTotal(brokers, topics.input);
+    expect(total).toBe(EVENTS);
+    await waitFor('c to drain the topic', async () => (await committed()) >= total, 120_000);
+    c.child.kill('SIGTERM');
+    expect(await c.exited).toBe(0);
+
+    const { counts, records } = await resultsByInput(brokers, {
+      results: [topics.valid, topics.invalid],
+      deadLetter: topics.dlq,
+    });
+    const missing = missingInputs(await endOffsets(brokers, topics.input), counts);
+    expect(missing, `inputs without a result: ${missing.slice(0, 10).join(', ')}`).toEqual([]);
+    const duplicates = records - counts.size;
+    // Each membership change may replay at most a window per partition.
+    expect(duplicates).toBeLessThanOrEqual(3 * PARTITIONS * WINDOW);
+    for (const [name, proc] of [
+      ['a', a],
+      ['b', b],
+      ['c', c],
+    ] as const) {
+      expect(
+        commitsOutsideAssignment(proc, topics.input),
+        `member ${name} committed for a partition it did not own`,
+      ).toEqual([]);
+      expect(
+        proc.lines.some((l) => l.includes('"msg":"offsets committed"')),
+        `member ${name} never committed`,
+      ).toBe(true);
+    }
+    console.info(`rebalance: ${EVENTS} events, ${duplicates} duplicates`);
+  });
+});

@@ -1,0 +1,230 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { DLQ_HEADERS } from '../../src/pipeline/route.js';
+import { signupMessage } from '../../src/produce/publish-signups.js';
+import { syntheticSignups } from '../../src/produce/synthetic.js';
+import { resultType } from './processor.js';
+
+/**
+ * Processors as child processes (the real CLI, killable) and the bookkeeping to check what
+ * they left in Kafka. Takes the broker list explicitly, so chaos tests can use clusters of
+ * their own.
+ */
+const bin = fileURLToPath(new URL('../../bin/email-flow-validator.mjs', import.meta.url));
+
+export interface ProcessorChild {
+  child: ChildProcess;
+  /** stderr lines (pino JSON) the child wrote so far. */
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+export function startProcessorChild(env: Record<string, string>, name = 'child'): ProcessorChild {
+  const child = spawn(process.execPath, [bin, 'run'], {
+    // Test the sources, not a dist/ that may be stale.
+    env: { ...process.env, EFV_FROM_SOURCE: '1', HTTP_PORT: '-1', CHECK_DNS: 'false', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const lines: string[] = [];
+  let rest = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop() ?? '';
+    lines.push(...parts);
+    if (process.env.TEST_LOG_LEVEL) process.stderr.write(parts.map((l) => `[${name}] ${l}\n`).join(''));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+export function kafkaFor(brokers: string[]): Kafka {
+  return new Kafka({ clientId: 'test-harness', brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function withAdminOn<T>(brokers: string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafkaFor(brokers).admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sum of the group's committed offsets; asks again while the coordinator moves or loads. */
+export async function committedTotal(brokers: string[], groupId: string, topic: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withAdminOn(brokers, async (admin) => {
+        const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      });
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+export async function endOffsets(brokers: string[], topic: string): Promise<Map<number, number>> {
+  return withAdminOn(
+    brokers,
+    async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])),
+  );
+}
+
+export async function endTotal(brokers: string[], topic: string): Promise<number> {
+  return [...(await endOffsets(brokers, topic)).values()].reduce((a, b) => a + b, 0);
+}
+
+/** Polls `cond` until true; errors (coordinator moves, group loading) count as "not yet". */
+export async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function stableProducer(brokers: string[]): Promise<Producer> {
+  const producer = kafkaFor(brokers).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    // Not idempotent: KafkaJS 2.2.4's idempotent producer was seen to acknowledge records a
+    // leader failover then lost. A plain producer with acks=all may duplicate, never lose.
+    maxInFlightRequests: 1,
+    retry: { retries: 50, maxRetryTime: 2000 },
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Publishes `count` synthetic sign-ups in chunks, pausing between chunks: a stream, not a dump. */
+export async function produceStream(
+  producer: Producer,
+  topic: string,
+  count: number,
+  options: { chunk?: number; pauseMs?: number; seed?: number } = {},
+): Promise<void> {
+  const chunk = options.chunk ?? 500;
+  const all = [...syntheticSignups(count, options.seed ?? 11)].map((s) => signupMessage(s.event));
+  for (let i = 0; i < all.length; i += chunk) {
+    await producer.send({ topic, acks: -1, messages: all.slice(i, i + chunk) });
+    if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
+  }
+}
+
+/** Publishes synthetic sign-ups in chunks until `stop()` is called; resolves with the count. */
+export function produceUntilStopped(
+  producer: Producer,
+  topic: string,
+  options: { chunk?: number; pauseMs?: number } = {},
+): { stop(): Promise<number> } {
+  const chunk = options.chunk ?? 250;
+  let stopped = false;
+  let sent = 0;
+  const run = (async () => {
+    for (let round = 0; !stopped; round++) {
+      const messages = [...syntheticSignups(chunk, 1000 + round)].map((s) => signupMessage(s.event));
+      await producer.send({ topic, acks: -1, messages });
+      sent += messages.length;
+      await new Promise((r) => setTimeout(r, options.pauseMs ?? 200));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await run;
+      return sent;
+    },
+  };
+}
+
+/**
+ * Reads every output topic to its end and counts results per input coordinate
+ * (`partition:offset` of the input topic): valid/invalid from the Avro sourceRecord,
+ * dead letters from their headers.
+ */
+export async function resultsByInput(
+  brokers: string[],
+  outputs: { results: string[]; deadLetter: string },
+  options: { readCommitted?: boolean } = {},
+): Promise<{ counts: Map<string, number>; records: number }> {
+  const topics = [...outputs.results, outputs.deadLetter];
+  const ends = new Map<string, Map<number, number>>();
+  for (const t of topics) ends.set(t, await endOffsets(brokers, t));
+  const consumer = kafkaFor(brokers).consumer({
+    groupId: `reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+    readUncommitted: !options.readCommitted,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  const counts = new Map<string, number>();
+  let records = 0;
+  const remaining = new Set<string>();
+  for (const [t, m] of ends) for (const [p, high] of m) if (high > 0) remaining.add(`${t}:${p}`);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`reading results timed out; left: ${[...remaining].join(', ')}`)),
+      120_000,
+    );
+    if (remaining.size === 0) {
+      clearTimeout(timer);
+      resolve();
+      return;
+    }
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          records++;
+          let coord: string;
+          if (batch.topic === outputs.deadLetter) {
+            const h = m.headers!;
+            coord = `${h[DLQ_HEADERS.partition]}:${h[DLQ_HEADERS.offset]}`;
+          } else {
+            const src = resultType.fromBuffer(m.value!).sourceRecord;
+            coord = `${src.partition}:${src.offset}`;
+          }
+          counts.set(coord, (counts.get(coord) ?? 0) + 1);
+        }
+        // The batch's last offset (control records included) tells how far the partition is read.
+        const high = ends.get(batch.topic)!.get(batch.partition)!;
+        if (Number(batch.lastOffset()) + 1 >= high) remaining.delete(`${batch.topic}:${batch.partition}`);
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return { counts, records };
+}
+
+/** Input coordinates without any result. */
+export function missingInputs(inputEnds: Map<number, number>, counts: Map<string, number>): string[] {
+  const missing: string[] = [];
+  for (const [p, high] of inputEnds)
+    for (let o = 0; o < high; o++) if (!counts.has(`${p}:${o}`)) missing.push(`${p}:${o}`);
+  return missing;
+}
+
+export function processorEnv(
+  brokers: string[],
+  topics: { input: string; valid: string; invalid: string; dlq: string },
+  groupId: string,
+) {
+  return {
+    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_GROUP_ID: groupId,
+    INPUT_TOPIC: topics.input,
+    VALID_TOPIC: topics.valid,
+    INVALID_TOPIC: topics.invalid,
+    DLQ_TOPIC: topics.dlq,
+    RETRY_DELAYS: '',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    // A killed member's partitions move once its session expires; keep that short.
+    KAFKA_SESSION_TIMEOUT_MS: '8000',
+  };
+}

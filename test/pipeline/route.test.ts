@@ -1,0 +1,86 @@
+import type { IHeaders, KafkaMessage, RecordBatchEntry } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ProcessorError } from '../../src/errors.js';
+import { batchLength, MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/publish.js';
+import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES, deadLetterRecord, retryStateOf } from '../../src/pipeline/route.js';
+
+const src = { topic: 'signups', partition: 2, offset: '17' };
+
+function message(value: Buffer | null, headers: IHeaders = {}): KafkaMessage {
+  const m: RecordBatchEntry = {
+    key: Buffer.from('k'),
+    value,
+    timestamp: '1',
+    attributes: 0,
+    offset: '17',
+    headers,
+  };
+  return m;
+}
+
+describe('deadLetterRecord', () => {
+  it('keeps the original bytes and the replay provenance, and states why', () => {
+    const value = Buffer.from([1, 2, 3]);
+    const r = deadLetterRecord(
+      message(value, { 'efv-replay-of': 'signups.dlq/0/5', 'efv-error-code': 'OLD', traceparent: 'x', 'x-app': 'y' }),
+      src,
+      new ProcessorError('AVRO_DECODE', 'bad'),
+      'signups.dlq',
+    );
+    expect(r.value).toBe(value);
+    expect(r.headers['efv-replay-of']).toBe('signups.dlq/0/5');
+    expect(r.headers['x-app']?.toString()).toBe('y');
+    expect(r.headers.traceparent).toBeUndefined();
+    expect(r.headers[DLQ_HEADERS.code]).toBe('AVRO_DECODE');
+    expect(r.headers[DLQ_HEADERS.offset]).toBe('17');
+  });
+
+  it('leaves out a value too large to publish, with its size and hash, instead of blocking the partition', () => {
+    const big = Buffer.alloc(DLQ_MAX_VALUE_BYTES + 1, 7);
+    const r = deadLetterRecord(message(big), src, new ProcessorError('OVERSIZED', 'big'), 'signups.dlq');
+    expect(r.value).toBeNull();
+    expect(r.headers[DLQ_HEADERS.valueDropped]).toBe('true');
+    expect(r.headers[DLQ_HEADERS.valueBytes]).toBe(String(big.length));
+    expect(r.headers[DLQ_HEADERS.valueSha256]).toMatch(/^[0-9a-f]{64}$/);
+    expect(recordBytes(r)).toBeLessThan(MAX_REQUEST_BYTES);
+  });
+
+  it('carries the attempt history forward from a retry record', () => {
+    const retry = retryStateOf(
+      {
+        [DLQ_HEADERS.attempts]: '2',
+        [DLQ_HEADERS.firstFailureAt]: '2026-11-28T00:00:00.000Z',
+        [DLQ_HEADERS.retryHistory]: 'timeout@2026-11-28T00:00:00.000Z;timeout@2026-11-28T00:01:00.000Z',
+        [DLQ_HEADERS.topic]: 'signups',
+        [DLQ_HEADERS.partition]: '4',
+        [DLQ_HEADERS.offset]: '99',
+      },
+      { topic: 'signups.retry.1m', partition: 0, offset: '3' },
+    );
+    expect(retry.origin).toEqual({ topic: 'signups', partition: 4, offset: '99' });
+    const r = deadLetterRecord(
+      message(Buffer.from('v')),
+      retry.origin,
+      new ProcessorError('VALIDATION_UNKNOWN', 'x'),
+      'dlq',
+      {
+        retry,
+        verdictReason: 'dns_unavailable',
+      },
+    );
+    expect(r.headers[DLQ_HEADERS.attempts]).toBe('3');
+    expect(r.headers[DLQ_HEADERS.firstFailureAt]).toBe('2026-11-28T00:00:00.000Z');
+    expect(String(r.headers[DLQ_HEADERS.retryHistory]).split(';')).toHaveLength(3);
+    expect(r.headers[DLQ_HEADERS.partition]).toBe('4');
+  });
+});
+
+describe('batchLength', () => {
+  const rec = (bytes: number) => ({ record: { topic: 't', key: null, value: Buffer.alloc(bytes), headers: {} } });
+  it('cuts a batch before it exceeds the request size, and always takes at least one record', () => {
+    expect(batchLength([rec(10), rec(10), rec(10)], 1000)).toBe(3);
+    expect(batchLength([rec(10), rec(10), rec(10)], 2)).toBe(2);
+    expect(batchLength([rec(400_000), rec(400_000), rec(400_000)], 1000)).toBe(1);
+    expect(batchLength([rec(2_000_000), rec(10)], 1000)).toBe(1);
+  });
+});

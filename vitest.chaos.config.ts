@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Fault tests: each file starts its own Kafka cluster (three nodes where it kills brokers)
+ * and processor child processes, so they run one at a time, outside `npm test`'s broker.
+ * `npm run test:chaos`; `.ci/run` runs them after `npm test`.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/chaos/**/*.test.ts'],
+    testTimeout: 300_000,
+    hookTimeout: 180_000,
+    fileParallelism: false,
+    maxWorkers: 1,
+    reporters: ['default', ['json', { outputFile: '.vitest-chaos-report.json' }]],
+  },
+});

@@ -73,16 +73,18 @@ export function svgChart(r: BenchReport): string {
   const bottom = 40;
   const series = r.contenders.filter((c) => c.series.length > 0);
   const maxT = Math.max(1, ...series.flatMap((c) => c.series.map((p) => p.t)));
-  const maxR = niceCeil(Math.max(1, ...series.flatMap((c) => c.series.map((p) => p.rate))));
+  // Logarithmic: the kcat ceiling runs two orders of magnitude above the slow contenders.
+  const maxR = 10 ** Math.ceil(Math.log10(Math.max(100, ...series.flatMap((c) => c.series.map((p) => p.rate)))));
+  const minR = 10;
   const x = (t: number) => left + (t / maxT) * (W - left - right);
-  const y = (v: number) => H - bottom - (v / maxR) * (H - top - bottom);
+  const y = (v: number) =>
+    H - bottom - ((Math.log10(Math.max(v, minR)) - 1) / (Math.log10(maxR) - 1)) * (H - top - bottom);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${left}" y="18" font-size="13">Throughput over time (events/s), ${fmt(r.settings.events)} events, ${r.startedAt.slice(0, 16)}</text>`,
+    `<text x="${left}" y="18" font-size="13">Throughput over time (events/s, log scale), ${fmt(r.settings.events)} events, ${r.startedAt.slice(0, 16)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const v = (maxR * i) / 4;
+  for (let v = minR; v <= maxR; v *= 10) {
     parts.push(
       `<line x1="${left}" x2="${W - right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`,
       `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`,
@@ -109,12 +111,6 @@ export function svgChart(r: BenchReport): string {
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
-}
-
-function niceCeil(v: number): number {
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
 }
 
 function escapeXml(s: string): string {

@@ -248,6 +248,7 @@ export class Processor {
       this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
     });
     await this.publisher.connect();
+    if (this.publisher instanceof BatchPublisher) this.publisher.setPartitionCounts(await this.outputPartitionCounts());
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.
@@ -266,6 +267,21 @@ export class Processor {
     this.commitTimer.unref();
     this.statsTimer = setInterval(() => this.log.debug({ partitions: this.stats() }, 'partition stats'), 5000);
     this.statsTimer.unref();
+  }
+
+  /** Partition counts of every topic this processor writes to. */
+  private async outputPartitionCounts(): Promise<Map<string, number>> {
+    const t = this.config.topics;
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({
+        topics: [t.valid, t.invalid, t.deadLetter, ...this.retryTopics],
+      });
+      return new Map(topics.map((m) => [m.name, m.partitions.length]));
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   private partitionState(topic: string, partition: number): PartitionState {

@@ -1,4 +1,4 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface OutgoingRecord {
@@ -35,6 +35,15 @@ export function batchLength(
   return limit;
 }
 
+/** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
+const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
+
+interface Group {
+  topic: string;
+  messages: Message[];
+  pending: Pending[];
+}
+
 interface Pending {
   record: OutgoingRecord;
   resolve(): void;
@@ -65,6 +74,9 @@ export class BatchPublisher {
   private readonly attempts: number;
   private readonly sendTimeoutMs: number;
   private producer: Producer;
+  private partitionCounts: ReadonlyMap<string, number> = new Map();
+  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
+  private roundRobin = 0;
 
   /**
    * Takes a factory rather than a producer: after a failed or stalled attempt the producer
@@ -116,49 +128,100 @@ export class BatchPublisher {
     });
   }
 
-  private async send(batch: Pending[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
-    for (const p of batch) {
-      let list = byTopic.get(p.record.topic);
-      if (!list) {
-        list = [];
-        byTopic.set(p.record.topic, list);
-      }
-      list.push({ key: p.record.key, value: p.record.value, headers: p.record.headers });
+  /** Output topics' partition counts; records are assigned partitions here (see `send`). */
+  setPartitionCounts(counts: ReadonlyMap<string, number>): void {
+    this.partitionCounts = counts;
+  }
+
+  private partitionOf(record: OutgoingRecord): number {
+    const n = this.partitionCounts.get(record.topic);
+    if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
+    if (record.key === null) return this.roundRobin++ % n;
+    let meta = this.metadataByCount.get(n);
+    if (!meta) {
+      meta = Array.from({ length: n }, (_, partitionId) => ({
+        partitionErrorCode: 0,
+        partitionId,
+        leader: 0,
+        replicas: [],
+        isr: [],
+        offlineReplicas: [],
+      }));
+      this.metadataByCount.set(n, meta);
     }
-    const topicMessages: TopicMessages[] = [];
-    for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
+    return javaCompatiblePartitioner({
+      topic: record.topic,
+      partitionMetadata: meta,
+      message: { key: record.key, value: null },
+    });
+  }
+
+  /**
+   * Sends one request per topic-partition. KafkaJS 2.2.4 retries a multi-broker send only
+   * to brokers that have not answered yet; when a leader dies and its partitions move to a
+   * broker that already answered for others, those records are never sent and the send still
+   * succeeds. Seen here as lost results in the broker-failover test. A send that names one
+   * partition always targets that partition's current leader, so a retry cannot skip it.
+   */
+  private async send(batch: Pending[]): Promise<void> {
+    const groups = new Map<string, Group>();
+    for (const p of batch) {
+      const partition = this.partitionOf(p.record);
+      const id = `${p.record.topic}\u0000${partition}`;
+      let g = groups.get(id);
+      if (!g) {
+        g = { topic: p.record.topic, messages: [], pending: [] };
+        groups.set(id, g);
+      }
+      g.messages.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
+      g.pending.push(p);
+    }
+    let remaining = [...groups.values()];
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          this.producer.sendBatch({ topicMessages, acks: -1 }),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)),
-              this.sendTimeoutMs,
-            );
-          }),
-        ]);
-        clearTimeout(timer);
-        this.onBatch?.(batch.length, performance.now() - started);
-        for (const p of batch) p.resolve();
+      const outcomes = await Promise.allSettled(remaining.map((g) => this.sendGroup(g)));
+      const failed: Group[] = [];
+      outcomes.forEach((o, i) => {
+        const g = remaining[i]!;
+        if (o.status === 'fulfilled') for (const p of g.pending) p.resolve();
+        else {
+          failed.push(g);
+          lastErr = o.reason as Error;
+        }
+      });
+      const records = remaining.reduce((n, g) => n + g.pending.length, 0);
+      if (failed.length === 0) {
+        this.onBatch?.(records, performance.now() - started);
         return;
-      } catch (err) {
-        clearTimeout(timer);
-        lastErr = err as Error;
-        this.onBatch?.(batch.length, performance.now() - started, lastErr);
-        this.log.warn(
-          { err: lastErr.message, attempt, records: batch.length },
-          'publishing a batch failed; retrying with a new producer',
-        );
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-        await this.replaceProducer();
       }
+      this.onBatch?.(records, performance.now() - started, lastErr);
+      this.log.warn(
+        { err: lastErr?.message, attempt, partitions: failed.length },
+        'publishing failed for some partitions; retrying them with a new producer',
+      );
+      remaining = failed;
+      await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
+      await this.replaceProducer();
     }
-    for (const p of batch) p.reject(lastErr ?? new Error('publish failed'));
+    for (const g of remaining) for (const p of g.pending) p.reject(lastErr ?? new Error('publish failed'));
+  }
+
+  private async sendGroup(g: Group): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.producer.send({ topic: g.topic, messages: g.messages, acks: -1 }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)),
+            this.sendTimeoutMs,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async replaceProducer(): Promise<void> {

@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
+import { signupEventType } from '../../src/schemas.js';
+import { resultType } from '../helpers/processor.js';
 import {
   committedTotal,
   endOffsets,
+  kafkaFor,
   endTotal,
   missingInputs,
   processorEnv,
@@ -24,6 +27,45 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopCluster({ name: CLUSTER });
 });
+
+/** Where the first missing input went: its record, any result naming its event, the commits around it. */
+async function explainMissing(
+  coord: string,
+  topics: { input: string; valid: string; invalid: string; dlq: string },
+  lines: string[],
+): Promise<string> {
+  const [partition, offset] = coord.split(':').map(Number) as [number, number];
+  const consumer = kafkaFor(brokers).consumer({ groupId: `explain-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.input, topics.valid, topics.invalid, topics.dlq], fromBeginning: true });
+  let eventId: string | undefined;
+  const found: string[] = [];
+  const seen: { topic: string; partition: number; offset: string; eventId: string; src: string }[] = [];
+  await new Promise<void>((resolve) => {
+    setTimeout(resolve, 20_000);
+    void consumer.run({
+      eachMessage: async ({ topic, partition: p, message }) => {
+        if (topic === topics.input) {
+          if (p === partition && Number(message.offset) === offset) eventId = signupEventType.fromBuffer(message.value!).eventId;
+          return;
+        }
+        if (topic === topics.dlq) return;
+        const r = resultType.fromBuffer(message.value!);
+        seen.push({ topic, partition: p, offset: message.offset, eventId: r.eventId, src: `${r.sourceRecord.partition}:${r.sourceRecord.offset}` });
+      },
+    });
+  });
+  await consumer.disconnect();
+  for (const r of seen) if (r.eventId === eventId) found.push(JSON.stringify(r));
+  const commits = lines
+    .filter((l) => l.includes('"offsets committed"') && l.includes(`"partition":${partition},`))
+    .map((l) => {
+      const c = (JSON.parse(l) as { time: string; committed: { partition: number; offset: string }[] }).committed;
+      return c.find((x) => x.partition === partition)?.offset;
+    })
+    .filter((o) => o !== undefined && Math.abs(Number(o) - offset) < 3000);
+  return `missing ${coord}: input eventId ${eventId}; results with that eventId: ${found.join(' ') || 'none'}; commits of p${partition} near it: ${commits.join(',')}`;
+}
 
 async function leaderOf(topic: string, partition: number): Promise<number> {
   return withAdminOn(brokers, async (admin) => {
@@ -77,9 +119,11 @@ describe('broker failover', () => {
     }
     const produced = await producing.stop();
     await producer.disconnect();
-    // The test's producer may duplicate a chunk on a retry (it is not idempotent), never lose one.
+    // The guarantee under test is the processor's: a result for every record the input topic
+    // holds. The test's own KafkaJS producer is not held to it (its multi-partition sends can
+    // lose records in a failover, the KafkaJS flaw the processor's publisher works around).
     const total = await endTotal(brokers, topics.input);
-    expect(total).toBeGreaterThanOrEqual(produced);
+    if (total !== produced) console.warn(`test producer: sent ${produced}, input topic holds ${total}`);
     await waitFor('the processor to drain the topic', async () => (await committed()) >= total, 180_000);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
@@ -89,6 +133,7 @@ describe('broker failover', () => {
       deadLetter: topics.dlq,
     });
     const missing = missingInputs(await endOffsets(brokers, topics.input), counts);
+    if (missing.length > 0) console.error(await explainMissing(missing[0]!, topics, proc.lines));
     expect(missing, `inputs without a result: ${missing.slice(0, 10).join(', ')}`).toEqual([]);
     console.info(`failover: ${total} events, lost 0, ${records - counts.size} duplicates; ${recoveries.join('; ')}`);
   });

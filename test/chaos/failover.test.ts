@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
 import { signupEventType } from '../../src/schemas.js';
-import { resultType } from '../helpers/processor.js';
 import {
   committedTotal,
   endOffsets,
-  kafkaFor,
   endTotal,
+  kafkaFor,
   missingInputs,
   processorEnv,
   produceUntilStopped,
@@ -16,6 +15,7 @@ import {
   waitFor,
   withAdminOn,
 } from '../helpers/children.js';
+import { resultType } from '../helpers/processor.js';
 
 const CLUSTER = `chaos-failover-${process.pid}`;
 let brokers: string[];
@@ -46,12 +46,19 @@ async function explainMissing(
     void consumer.run({
       eachMessage: async ({ topic, partition: p, message }) => {
         if (topic === topics.input) {
-          if (p === partition && Number(message.offset) === offset) eventId = signupEventType.fromBuffer(message.value!).eventId;
+          if (p === partition && Number(message.offset) === offset)
+            eventId = signupEventType.fromBuffer(message.value!).eventId;
           return;
         }
         if (topic === topics.dlq) return;
         const r = resultType.fromBuffer(message.value!);
-        seen.push({ topic, partition: p, offset: message.offset, eventId: r.eventId, src: `${r.sourceRecord.partition}:${r.sourceRecord.offset}` });
+        seen.push({
+          topic,
+          partition: p,
+          offset: message.offset,
+          eventId: r.eventId,
+          src: `${r.sourceRecord.partition}:${r.sourceRecord.offset}`,
+        });
       },
     });
   });

@@ -4,6 +4,7 @@ import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Pa
 import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
+import { RegistrySerdes } from '../schema-registry/serdes.js';
 import type { Logger } from '../telemetry/logger.js';
 import { hashMessageKey } from '../telemetry/message-key.js';
 import { extractContext, injectContext } from '../telemetry/propagation.js';
@@ -112,6 +113,8 @@ export class Processor {
   private readonly resumeBelow: number;
   private readonly window: number;
   private readonly decodeOptions;
+  /** Set when SCHEMA_REGISTRY_URL is: wire-format input, registered result schema. */
+  private readonly registry: RegistrySerdes | undefined;
   private joined = false;
   /** Retry topic of each delay tier, in order; empty when retries are off. */
   private readonly retryTopics: string[];
@@ -135,7 +138,12 @@ export class Processor {
     // Hysteresis: resume only when half the window drained, so a full partition does not
     // flap between paused and running on every completion.
     this.resumeBelow = Math.max(1, Math.floor(p.partitionWindow / 2));
-    this.decodeOptions = { format: p.inputFormat, maxMessageBytes: p.maxMessageBytes };
+    this.registry = RegistrySerdes.fromConfig(config);
+    this.decodeOptions = {
+      format: p.inputFormat,
+      maxMessageBytes: p.maxMessageBytes,
+      ...(this.registry ? { registry: this.registry } : {}),
+    };
     this.retryTopics = retryTopicNames(config.topics, p.retryDelays);
     this.retryDelaysMs = p.retryDelays.map((d) => d.ms);
     this.consumer = deps.kafka.consumer({
@@ -255,6 +263,7 @@ export class Processor {
       topics: [this.config.topics.input, ...this.retryTopics],
       fromBeginning: this.config.kafka.startFrom === 'earliest',
     });
+    await this.registry?.start([this.config.topics.valid, this.config.topics.invalid]);
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -306,6 +315,9 @@ export class Processor {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.draining) return;
     const st = this.partitionState(batch.topic, batch.partition);
+    // Writer schemas of new ids are fetched before decoding, which stays synchronous; a
+    // registry outage throws here and KafkaJS refetches the batch, nothing is dead-lettered.
+    if (this.registry) await this.registry.prefetch(batch.messages);
     const fromRetry = batch.topic !== this.config.topics.input;
     const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
     for (const message of batch.messages) {
@@ -439,6 +451,7 @@ export class Processor {
             message.key,
             Math.round(durationMs * 1000),
             this.config.topics[judged],
+            this.registry?.encodeResult,
           );
         } else {
           // Every unknown reason is transient (timeouts, unavailable dependencies): try again

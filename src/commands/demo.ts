@@ -35,6 +35,9 @@ export async function demoCommand(
     KAFKA_BROKERS: brokers,
     KAFKA_GROUP_ID: env.KAFKA_GROUP_ID ?? `email-flow-validator-demo-${Date.now()}`,
     ...(dns ? { DNS_SERVERS: `127.0.0.1:${dns.port}`, DNS_TIMEOUT_MS: '500', DNS_TRIES: '1' } : {}),
+    // The demo ends when the input is drained; an unknown verdict goes straight to the
+    // dead-letter topic instead of waiting minutes in a retry topic (unless RETRY_DELAYS is set).
+    RETRY_DELAYS: env.RETRY_DELAYS ?? '',
   });
   process.stdout.write(
     `checks: syntax, lists${config.validation.dnsEnabled ? `, DNS/MX (${dns ? 'local sample zone' : 'DNS_SERVERS'})` : ''}` +

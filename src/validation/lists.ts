@@ -107,13 +107,15 @@ export class EmailLists {
     const free = this.free.has(domain);
     // Disposable domains still get a suggestion: many are registered typos of big providers.
     const known = allowed || free || this.typoTargetSet.has(domain) || isReservedExampleDomain(domain);
-    return { disposable, denied, free, suggestion: known ? null : this.suggest(domain) };
+    return { disposable, denied, free, suggestion: known ? null : this.suggest(domain, disposable) };
   }
 
-  private suggest(domain: string): string | null {
+  private suggest(domain: string, disposable: boolean): string | null {
     // One edit for short names, two for longer ones: short domains are dense, so two
-    // edits would map real domains onto popular ones.
-    const limit = domain.length >= 10 ? 2 : 1;
+    // edits would map real domains onto popular ones. A disposable domain gets one edit at
+    // most: typo-squats (gmial.com) are one edit away, while two would turn real disposable
+    // services into suggestions (yopmail.com → hotmail.com).
+    const limit = !disposable && domain.length >= 10 ? 2 : 1;
     let best: string | null = null;
     let bestDistance = limit + 1;
     for (const target of this.typoTargets) {

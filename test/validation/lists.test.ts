@@ -113,3 +113,13 @@ describe('boundedDamerau', () => {
     expect(boundedDamerau('abcdef', 'uvwxyz', 2)).toBe(3);
   });
 });
+
+describe('typo suggestions for disposable domains', () => {
+  const lists = loadEmailLists();
+  it('suggests for a one-edit typo-squat but not for a real disposable service two edits from a provider', () => {
+    expect(lists.domainFacts('gmial.com').suggestion).toBe('gmail.com');
+    const yop = lists.domainFacts('yopmail.com');
+    expect(yop.disposable).toBe(true);
+    expect(yop.suggestion).toBeNull();
+  });
+});

@@ -42,8 +42,9 @@ describe('docker-compose.yml', () => {
     expect(version).toMatch(/^v?2\.\d+\.\d+/);
   });
 
-  it('has the broker, topic creator, processor, producer, collector, Jaeger and Prometheus', () => {
+  it('has the broker, topic creator, processor, producer, collector, Jaeger, Prometheus and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual([
+      'grafana',
       'jaeger',
       'kafka',
       'otel-collector',
@@ -131,6 +132,32 @@ describe('docker-compose.yml', () => {
     expect(targets).toContain(`processor:${services.processor.environment.HTTP_PORT}`);
     expect(prom.scrape_configs[0].metrics_path).toBe('/metrics');
     expect(services.prometheus.healthcheck.test).toBeDefined();
+  });
+
+  it('provisions Grafana on port 3000 with Prometheus and the processor dashboard', () => {
+    const g = services.grafana;
+    expect(g.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(g.ports).toContainEqual(expect.objectContaining({ target: 3000, published: '3000' }));
+    expect(g.depends_on.prometheus.condition).toBe('service_healthy');
+    const mount = (target: string) => g.volumes.find((v: Json) => v.target === target)?.source as string;
+    const provisioning = mount('/etc/grafana/provisioning');
+    expect(provisioning).toBe(join(repoRoot, 'deploy', 'grafana', 'provisioning'));
+
+    const datasources = parse(readFileSync(join(provisioning, 'datasources', 'prometheus.yml'), 'utf8')).datasources;
+    expect(datasources).toHaveLength(1);
+    expect(datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', isDefault: true });
+    expect(services.prometheus.ports).toContainEqual(expect.objectContaining({ target: 9090 }));
+
+    // The provider's path is where the dashboards directory is mounted, and the dashboard is in it.
+    const providers = parse(
+      readFileSync(join(provisioning, 'dashboards', 'email-flow-validator.yml'), 'utf8'),
+    ).providers;
+    const path = providers[0].options.path as string;
+    const dashboards = mount(path);
+    expect(dashboards, `a volume mounted at ${path}`).toBe(join(repoRoot, 'deploy', 'grafana', 'dashboards'));
+    const dashboard = JSON.parse(readFileSync(join(dashboards, 'email-flow-validator.json'), 'utf8'));
+    expect(dashboard.uid).toBe('email-flow-validator');
+    expect(g.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${path}/email-flow-validator.json`);
   });
 
   it('is rejected by compose config when it is broken (the check has teeth)', () => {

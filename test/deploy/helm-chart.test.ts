@@ -3,6 +3,7 @@
  * with defaults and with every option on, then assert on the parsed manifests the
  * properties that keep a consumer group healthy on Kubernetes.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -37,6 +38,13 @@ function render(args: string[] = []): Manifest[] {
 function only(manifests: Manifest[], kind: string): Manifest {
   const found = manifests.filter((m) => m.kind === kind);
   expect(found, `exactly one ${kind}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The processor's settings ConfigMap (not the Grafana dashboard's). */
+function settings(manifests: Manifest[]): Manifest {
+  const found = manifests.filter((m) => m.kind === 'ConfigMap' && !m.metadata.labels?.grafana_dashboard);
+  expect(found, 'exactly one settings ConfigMap').toHaveLength(1);
   return found[0]!;
 }
 
@@ -82,6 +90,7 @@ describe('helm chart', () => {
     });
 
     it('renders the always-on objects and none of the optional ones', () => {
+      expect(manifests.some((m) => m.metadata.labels?.grafana_dashboard)).toBe(false);
       expect(kinds(manifests)).toEqual([
         'ConfigMap',
         'Deployment',
@@ -126,7 +135,7 @@ describe('helm chart', () => {
     });
 
     it('gives SIGTERM longer than the shutdown deadline before SIGKILL', () => {
-      const deadlineMs = Number(only(manifests, 'ConfigMap').data.SHUTDOWN_TIMEOUT_MS);
+      const deadlineMs = Number(settings(manifests).data.SHUTDOWN_TIMEOUT_MS);
       expect(deadlineMs).toBe(20_000);
       const grace = only(manifests, 'Deployment').spec.template.spec.terminationGracePeriodSeconds;
       expect(grace * 1000).toBeGreaterThan(deadlineMs);
@@ -141,7 +150,7 @@ describe('helm chart', () => {
     });
 
     it('puts the settings in a ConfigMap the container reads as env, rolled by checksum', () => {
-      const cm = only(manifests, 'ConfigMap');
+      const cm = settings(manifests);
       expect(cm.data).toMatchObject({
         KAFKA_BROKERS: 'kafka:9092',
         KAFKA_GROUP_ID: 'email-flow-validator',
@@ -171,7 +180,7 @@ describe('helm chart', () => {
           key: name,
           optional: true,
         });
-        expect(only(manifests, 'ConfigMap').data[name]).toBeUndefined();
+        expect(settings(manifests).data[name]).toBeUndefined();
       }
       // Empty values are not written as empty keys.
       expect(secret.data ?? {}).toEqual({});
@@ -202,6 +211,7 @@ describe('helm chart', () => {
 
     it('renders the optional objects', () => {
       expect(kinds(manifests)).toEqual([
+        'ConfigMap',
         'ConfigMap',
         'Deployment',
         'NetworkPolicy',
@@ -251,7 +261,7 @@ describe('helm chart', () => {
     it('derives the grace period from a larger shutdown deadline', () => {
       // 45.5 s rounds up to 46, plus 20 s of slack.
       expect(only(manifests, 'Deployment').spec.template.spec.terminationGracePeriodSeconds).toBe(66);
-      expect(only(manifests, 'ConfigMap').data.SHUTDOWN_TIMEOUT_MS).toBe('45500');
+      expect(settings(manifests).data.SHUTDOWN_TIMEOUT_MS).toBe('45500');
     });
 
     it('stores the secrets base64-encoded in the Secret', () => {
@@ -264,13 +274,13 @@ describe('helm chart', () => {
         KAFKA_SASL_USERNAME: 'efv',
         KAFKA_SASL_PASSWORD: 's3cret',
       });
-      const cm = JSON.stringify(only(manifests, 'ConfigMap'));
+      const cm = JSON.stringify(settings(manifests));
       expect(cm).not.toContain('s3cret');
       expect(cm).not.toContain('provider-key-123');
     });
 
     it('passes Kafka security, tracing and extra settings through the ConfigMap', () => {
-      const cm = only(manifests, 'ConfigMap');
+      const cm = settings(manifests);
       expect(cm.data).toMatchObject({
         KAFKA_SSL: 'true',
         KAFKA_SASL_MECHANISM: 'scram-sha-512',
@@ -292,6 +302,24 @@ describe('helm chart', () => {
       expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
       expect(sm.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
       expect(sm.spec.selector.matchLabels).toEqual(only(manifests, 'Service').spec.selector);
+    });
+
+    it('ships the repository dashboard as a ConfigMap for the Grafana sidecar', () => {
+      const dashboards = manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard);
+      expect(dashboards).toHaveLength(1);
+      const cm = dashboards[0]!;
+      expect(cm.metadata.labels.grafana_dashboard).toBe('1');
+      expect(cm.metadata.labels.release).toBe('kube-prometheus-stack');
+      expect(cm.metadata.annotations).toEqual({ grafana_folder: 'Streaming' });
+      expect(cm.metadata.namespace).toBe('streaming');
+      expect(Object.keys(cm.data)).toEqual(['email-flow-validator.json']);
+      // The rendered JSON is the repository's dashboard, unchanged (YAML |- drops the final newline).
+      const source = readFileSync(
+        join(repoRoot, 'deploy', 'grafana', 'dashboards', 'email-flow-validator.json'),
+        'utf8',
+      );
+      expect(cm.data['email-flow-validator.json']).toBe(source.trimEnd());
+      expect(JSON.parse(cm.data['email-flow-validator.json']).uid).toBe('email-flow-validator');
     });
 
     it('limits ingress to the metrics port from the monitoring namespace and egress to listed ports', () => {
@@ -408,6 +436,7 @@ describe('helm chart', () => {
       ['a shutdown deadline below the minimum', ['--set', 'processing.shutdownTimeoutMs=5']],
       ['an invalid topic name', ['--set', 'kafka.topics.input=sign ups']],
       ['a zero maxSurge (rollout could never progress)', ['--set', 'rollingUpdate.maxSurge=0']],
+      ['a misspelt dashboard value', ['--set', 'grafanaDashboard.enable=true']],
     ])('schema: %s', (_what, args) => {
       expect(renderFails(args)).toMatch(schemaError);
     });

@@ -4,13 +4,14 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const CONTENDERS = ['ceiling', 'kafkajs-copy', 'ours', 'ours-slow', 'naive', 'naive-slow'] as const;
+export const CONTENDERS = ['ceiling', 'kafkajs-copy', 'ours', 'ours-eos', 'ours-slow', 'naive', 'naive-slow'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const DESCRIPTIONS: Record<ContenderName, string> = {
   ceiling: 'kcat pass-through (librdkafka): same bytes, no validation',
   'kafkajs-copy': 'KafkaJS pass-through (eachBatch → sendBatch, idempotent): the client library alone',
   ours: 'email-flow-validator run, local checks (syntax, lists)',
+  'ours-eos': 'the same with DELIVERY=exactly-once: results and input offsets committed in Kafka transactions',
   'ours-slow': 'email-flow-validator run, local checks + HTTP provider answering after a fixed latency',
   naive: 'KafkaJS eachMessage: validate, send, await, next (local checks)',
   'naive-slow': 'KafkaJS eachMessage with the same slow HTTP provider',
@@ -165,6 +166,37 @@ export function launchKcatPassThrough(brokers: string, input: string, output: st
     { stdio: [consumer.stdout, 'ignore', 'pipe'] },
   );
   return watch([consumer, producer]);
+}
+
+/**
+ * Counts the records of a topic with kcat, which reads with isolation.level=read_committed
+ * (librdkafka's default): transaction markers and aborted records are not counted.
+ */
+export function countCommittedRecords(brokers: string, topic: string): number {
+  const out = execFileSync(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      brokers,
+      '-t',
+      topic,
+      '-q',
+      '-X',
+      'isolation.level=read_committed',
+      '-o',
+      'beginning',
+      '-e',
+      '-f',
+      '.',
+    ],
+    {
+      encoding: 'latin1',
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: 60_000,
+    },
+  );
+  return out.length;
 }
 
 /** Reads `key → record timestamp` of the records at or after `fromMs` in a topic, with kcat. */

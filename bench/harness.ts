@@ -21,6 +21,7 @@ import {
   CONTENDERS,
   type ContenderName,
   childEnv,
+  countCommittedRecords,
   DESCRIPTIONS,
   KCAT_KEY_DELIMITER,
   KCAT_MESSAGE_DELIMITER,
@@ -74,8 +75,13 @@ export interface ContenderResult {
   description: string;
   /** Events in its input (a slice of the preloaded stream for the slow ones). */
   events: number;
-  /** Result records it published. */
+  /** Result records it published (committed ones, for a transactional contender). */
   processed: number;
+  /**
+   * Transactional contenders only: output end offsets minus committed result records at the end
+   * of the backlog — the offsets taken by transaction markers (one per partition per transaction).
+   */
+  transactionMarkers?: number;
   /** Whether it finished its backlog within the time bound. */
   drained: boolean;
   /** Sustained rate of the steady state, events/s (see steadyRate). */
@@ -145,6 +151,8 @@ export interface BenchReport {
     oursToCeiling: number | null;
     oursToKafkajsCopy: number | null;
     oursToNaive: number | null;
+    /** Exactly-once against at-least-once, same checks: its throughput cost. */
+    oursEosToOurs: number | null;
     oursSlowToNaiveSlow: number | null;
     oursSlowToBound: number | null;
   };
@@ -218,6 +226,7 @@ function sliceSizes(o: BenchOptions): Record<ContenderName, number> {
     ceiling: Math.min(n, o.slices?.ceiling ?? n),
     'kafkajs-copy': Math.min(n, o.slices?.['kafkajs-copy'] ?? n),
     ours: Math.min(n, o.slices?.ours ?? n),
+    'ours-eos': Math.min(n, o.slices?.['ours-eos'] ?? n),
     'ours-slow': Math.min(n, o.slices?.['ours-slow'] ?? Math.round(bound * secs)),
     naive: Math.min(n, o.slices?.naive ?? (o.quick ? 5_000 : 20_000)),
     'naive-slow': Math.min(n, o.slices?.['naive-slow'] ?? Math.max(50, Math.round(naiveSlowRate * secs))),
@@ -328,6 +337,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         oursToCeiling: ratio(by('ours'), by('ceiling')),
         oursToKafkajsCopy: ratio(by('ours'), by('kafkajs-copy')),
         oursToNaive: ratio(by('ours'), by('naive')),
+        oursEosToOurs: ratio(by('ours-eos'), by('ours')),
         oursSlowToNaiveSlow: ratio(by('ours-slow'), by('naive-slow')),
         oursSlowToBound: by('ours-slow')?.provider?.fractionOfBound ?? null,
       },
@@ -490,13 +500,40 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
           PROVIDER_BURST: '100000',
         }
       : { CHECK_PROVIDER: 'false' }),
+    ...(isTransactional(run.name)
+      ? { DELIVERY: 'exactly-once', KAFKA_TRANSACTIONAL_ID: `${run.runId}-${run.name}-${process.pid}` }
+      : {}),
   });
+}
+
+const isTransactional = (name: ContenderName) => name === 'ours-eos';
+
+/**
+ * Results a contender has published so far. Normally the sum of its output topics' end offsets.
+ * A transactional contender's end offsets also count one transaction marker per partition per
+ * transaction, and its results count only once committed: there, the offsets its group has
+ * committed on the input — committed in the same transaction as the results, one result per
+ * event (unknown verdicts go to the dead-letter topic at once, RETRY_DELAYS empty).
+ */
+async function resultCount(run: ContenderRun): Promise<number> {
+  if (!isTransactional(run.name)) return endOffsetSum(run.admin, run.outputs);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [entry] = await run.admin.fetchOffsets({ groupId: `${run.runId}-${run.name}`, topics: [run.input] });
+      let sum = 0;
+      for (const p of entry?.partitions ?? []) sum += Math.max(0, Number(p.offset));
+      return sum;
+    } catch (err) {
+      if (attempt >= 50 || (err as { retriable?: boolean }).retriable === false) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 function launch(o: BenchOptions, run: ContenderRun): Launched {
   if (run.name === 'ceiling') return launchKcatPassThrough(run.brokers, run.input, run.outputs[0]!);
   const env = contenderEnv(o, run);
-  if (run.name === 'ours' || run.name === 'ours-slow') {
+  if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow') {
     const prof = run.name === 'ours' && o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
     if (prof.length) mkdirSync(o.cpuProfileDir!, { recursive: true });
     return launchNode([...prof, join(ROOT, 'bin', 'email-flow-validator.mjs'), 'run'], env);
@@ -536,7 +573,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
   try {
     for (;;) {
       await new Promise((r) => setTimeout(r, SAMPLE_INTERVAL_MS));
-      const outputs = await endOffsetSum(run.admin, run.outputs);
+      const outputs = await resultCount(run);
       const stats = sumStats(proc.pids(), last);
       peakRss = Math.max(peakRss, stats.peakRssBytes);
       samples.push({
@@ -606,6 +643,17 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
     }
   }
 
+  let transactionMarkers: number | undefined;
+  let processed = final.outputs;
+  if (isTransactional(run.name) && doneAt >= 0) {
+    const ends = await endOffsetSum(run.admin, run.outputs);
+    let records = 0;
+    for (const t of run.outputs) records += countCommittedRecords(run.brokers, t);
+    transactionMarkers = ends - records;
+    // The committed results themselves, counted (not the group's offsets) before live events arrive.
+    processed = records;
+  }
+
   let latency: LatencyResult | null = null;
   let error: string | undefined;
   try {
@@ -623,7 +671,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
   }
   return {
     ...base,
-    processed: final.outputs,
+    processed,
     drained: doneAt >= 0,
     eventsPerSecond,
     wallSeconds: round(final.t, 1),
@@ -632,6 +680,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
     cpuSecondsPerMillion: round(cpuPerEvent * 1e6, 1),
     series,
     ...(provider ? { provider } : {}),
+    ...(transactionMarkers !== undefined ? { transactionMarkers } : {}),
     ...(error ? { error } : {}),
   };
 }
@@ -650,7 +699,7 @@ async function measureLatency(o: BenchOptions, run: ContenderRun, throughput: nu
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
-  const before = await endOffsetSum(run.admin, run.outputs);
+  const before = await resultCount(run);
   const sentAt = new Map<string, number>();
   try {
     const events = syntheticSignups(count, o.seed + 1);
@@ -673,7 +722,7 @@ async function measureLatency(o: BenchOptions, run: ContenderRun, throughput: nu
     await producer.disconnect();
   }
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await endOffsetSum(run.admin, run.outputs)) < before + count) {
+  while (Date.now() < deadline && (await resultCount(run)) < before + count) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const latencies: number[] = [];

@@ -18,6 +18,10 @@ export function markdownTable(r: BenchReport): string {
       notes.push(
         `provider ${fmt(c.provider.requestsPerSecond)} req/s = ${c.provider.fractionOfBound.toFixed(2)}× Little's-law bound (${c.provider.concurrency} / ${c.provider.latencyMs} ms = ${fmt(c.provider.boundPerSecond)}/s)`,
       );
+    if (c.transactionMarkers !== undefined)
+      notes.push(
+        `${fmt(c.processed)} committed results; ${fmt(c.transactionMarkers)} more output offsets are transaction markers`,
+      );
     if (!c.drained && !c.error) notes.push('time bound hit');
     if (c.error) notes.push(`FAILED: ${c.error.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 200)}`);
     lines.push(
@@ -43,6 +47,7 @@ export function markdownReport(r: BenchReport): string {
     markdownTable(r),
     '',
     `Ratios in this run: ours / ceiling **${ratio(r.ratios.oursToCeiling)}**, ours / KafkaJS copy **${ratio(r.ratios.oursToKafkajsCopy)}**, ours / naive **${ratio(r.ratios.oursToNaive)}**, ` +
+      `ours exactly-once / ours **${ratio(r.ratios.oursEosToOurs)}**, ` +
       `ours+slow / naive+slow **${ratio(r.ratios.oursSlowToNaiveSlow)}**, ours+slow / Little's-law bound ` +
       `**${ratio(r.ratios.oursSlowToBound)}**.`,
     '',
@@ -50,7 +55,9 @@ export function markdownReport(r: BenchReport): string {
       `with DNS against a loopback server, warm cache ${fmt(r.validatorOnly.dnsWarmCachePerSecond)}/s.`,
     '',
     '- events/s: sustained rate of the steady state — results published from 1 s after the first result to the end ' +
-      `of the backlog, divided by the time taken — from the end offsets of the contender's output topics, sampled every ${s.sampleIntervalMs} ms.`,
+      `of the backlog, divided by the time taken — from the end offsets of the contender's output topics, sampled every ${s.sampleIntervalMs} ms ` +
+      "(ours-eos: from its group's committed input offsets, which commit in the same transactions as its results; " +
+      'its end offsets also count transaction markers).',
     `- latency: result record timestamp − input record timestamp, for live events offered at a steady rate ` +
       `(at most half the contender's throughput, ≤ 1,000/s, ${s.liveSeconds} s) once the backlog is done.`,
     "- peak RSS: VmHWM of the contender's processes (both kcat processes for the ceiling); CPU: utime + stime " +
@@ -61,7 +68,7 @@ export function markdownReport(r: BenchReport): string {
   ].join('\n');
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
 
 /** Throughput over time per contender, one line each; hand-rolled so it needs no dependency. */
 export function svgChart(r: BenchReport): string {
@@ -123,8 +130,8 @@ const HISTORY_HEADER = [
   'One line per `npm run bench`; numbers from one run are comparable with each other, across runs only roughly',
   '(shared machine). Newest last.',
   '',
-  '| date | commit | events | ours/s | ceiling/s | kafkajs-copy/s | naive/s | ours+slow/s | ours/ceiling | ours/naive | ours+slow/bound | ours+slow/naive+slow | ours peak RSS (MB) | note |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| date | commit | events | ours/s | ceiling/s | kafkajs-copy/s | naive/s | ours+slow/s | ours/ceiling | ours/naive | ours+slow/bound | ours+slow/naive+slow | ours peak RSS (MB) | ours-eos/s | ours-eos/ours | note |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
 ].join('\n');
 
 function historyLine(r: BenchReport): string {
@@ -133,7 +140,7 @@ function historyLine(r: BenchReport): string {
     return c ? fmt(c.eventsPerSecond) : '–';
   };
   const ours = r.contenders.find((c) => c.name === 'ours');
-  return `| ${r.startedAt.slice(0, 16).replace('T', ' ')} | ${r.commit} | ${fmt(r.settings.events)} | ${rate('ours')} | ${rate('ceiling')} | ${rate('kafkajs-copy')} | ${rate('naive')} | ${rate('ours-slow')} | ${ratio(r.ratios.oursToCeiling)} | ${ratio(r.ratios.oursToNaive)} | ${ratio(r.ratios.oursSlowToBound)} | ${ratio(r.ratios.oursSlowToNaiveSlow)} | ${ours?.peakRssMb ?? '–'} | ${(r.note ?? '').replace(/\|/g, '/')} |`;
+  return `| ${r.startedAt.slice(0, 16).replace('T', ' ')} | ${r.commit} | ${fmt(r.settings.events)} | ${rate('ours')} | ${rate('ceiling')} | ${rate('kafkajs-copy')} | ${rate('naive')} | ${rate('ours-slow')} | ${ratio(r.ratios.oursToCeiling)} | ${ratio(r.ratios.oursToNaive)} | ${ratio(r.ratios.oursSlowToBound)} | ${ratio(r.ratios.oursSlowToNaiveSlow)} | ${ours?.peakRssMb ?? '–'} | ${rate('ours-eos')} | ${ratio(r.ratios.oursEosToOurs)} | ${(r.note ?? '').replace(/\|/g, '/')} |`;
 }
 
 /** Writes <timestamp>.json, latest.json, latest.md, latest.svg and appends to history.md. */

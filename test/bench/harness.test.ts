@@ -19,7 +19,8 @@ describe('benchmark harness', () => {
       latencyMs: 5,
       providerConcurrency: 16,
       // naive-slow is naive with the provider on: the same two code paths, so left out for time.
-      contenders: ['ceiling', 'ours', 'ours-slow', 'naive'],
+      // ours-eos is in: its results are counted differently (committed offsets, markers excluded).
+      contenders: ['ceiling', 'ours', 'ours-eos', 'ours-slow', 'naive'],
       slices: { 'ours-slow': 1000, naive: 300 },
       resultsDir: dir,
       quick: true,
@@ -32,7 +33,7 @@ describe('benchmark harness', () => {
       progress: false,
     });
 
-    expect(report.contenders.map((c) => c.name)).toEqual(['ceiling', 'ours', 'ours-slow', 'naive']);
+    expect(report.contenders.map((c) => c.name)).toEqual(['ceiling', 'ours', 'ours-eos', 'ours-slow', 'naive']);
     for (const c of report.contenders) {
       expect(c.error, c.name).toBeUndefined();
       expect(c.drained, c.name).toBe(true);
@@ -45,6 +46,11 @@ describe('benchmark harness', () => {
       expect(c.latency!.p99Ms, c.name).toBeGreaterThanOrEqual(c.latency!.p50Ms);
       expect(c.latency!.p50Ms, c.name).toBeGreaterThanOrEqual(0);
     }
+    const eos = report.contenders.find((c) => c.name === 'ours-eos')!;
+    // Exactly one committed result per event; the markers are counted apart, not as results.
+    expect(eos.processed).toBe(eos.events);
+    expect(eos.transactionMarkers).toBeGreaterThan(0);
+    expect(report.ratios.oursEosToOurs).toBeGreaterThan(0);
     const slow = report.contenders.find((c) => c.name === 'ours-slow')!;
     expect(slow.provider?.boundPerSecond).toBe(3200);
     expect(slow.provider?.requestsPerSecond).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { pipelineFields } from '../../src/pipeline/options.js';
 import { repoRoot, run, runOk } from './tools.js';
 
 const chart = join(repoRoot, 'helm', 'email-flow-validator');
@@ -171,6 +172,18 @@ describe('helm chart', () => {
       expect(annotations['checksum/secret']).toMatch(/^[a-f0-9]{64}$/);
     });
 
+    it("defaults delivery and retry delays to the processor's own defaults, and no Schema Registry", () => {
+      const { data } = settings(manifests);
+      expect(data.DELIVERY).toBe('at-least-once');
+      expect(data.DELIVERY).toBe(pipelineFields.delivery.default);
+      expect(data.RETRY_DELAYS).toBe('1m,10m');
+      expect(data.RETRY_DELAYS).toBe(pipelineFields.retryDelays.show(pipelineFields.retryDelays.default));
+      expect(data).not.toHaveProperty('SCHEMA_REGISTRY_URL');
+      // An empty list is meaningful (dead-letter at once), so it must reach the processor.
+      const none = settings(render(['--set-json', 'processing.retryDelays=[]']));
+      expect(none.data.RETRY_DELAYS).toBe('');
+    });
+
     it('reads the provider key and SASL credentials from the chart Secret, never from the ConfigMap', () => {
       const secret = only(manifests, 'Secret');
       const c = processor(manifests);
@@ -290,7 +303,14 @@ describe('helm chart', () => {
         OTEL_SERVICE_NAME: 'email-flow-validator',
         DNS_TIMEOUT_MS: '2000',
         CHECK_SMTP: 'false',
+        DELIVERY: 'exactly-once',
+        RETRY_DELAYS: '30s,5m,1h',
+        SCHEMA_REGISTRY_URL: 'http://schema-registry.kafka:8081',
       });
+      // What the chart renders, the processor accepts.
+      expect(pipelineFields.retryDelays.parse(cm.data.RETRY_DELAYS).map((d) => d.ms)).toEqual([
+        30_000, 300_000, 3_600_000,
+      ]);
       const c = processor(manifests);
       expect(envOf(c, 'KAFKA_CLIENT_ID')).toBeUndefined();
       expect(envOf(c, 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=384');
@@ -436,6 +456,10 @@ describe('helm chart', () => {
       ['a shutdown deadline below the minimum', ['--set', 'processing.shutdownTimeoutMs=5']],
       ['an invalid topic name', ['--set', 'kafka.topics.input=sign ups']],
       ['a zero maxSurge (rollout could never progress)', ['--set', 'rollingUpdate.maxSurge=0']],
+      ['an unknown delivery mode', ['--set', 'processing.delivery=exactly-twice']],
+      ['a retry delay without a unit', ['--set-json', 'processing.retryDelays=["30"]']],
+      ['a zero retry delay', ['--set-json', 'processing.retryDelays=["0s"]']],
+      ['a Schema Registry URL without a scheme', ['--set', 'schemaRegistry.url=schema-registry:8081']],
       ['a misspelt dashboard value', ['--set', 'grafanaDashboard.enable=true']],
     ])('schema: %s', (_what, args) => {
       expect(renderFails(args)).toMatch(schemaError);

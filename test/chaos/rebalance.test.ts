@@ -84,7 +84,15 @@ describe('rebalance under load', () => {
     await producer.disconnect();
     const total = await endTotal(brokers, topics.input);
     expect(total).toBe(EVENTS);
-    await waitFor('c to drain the topic', async () => (await committed()) >= total, 120_000);
+    try {
+      await waitFor('c to drain the topic', async () => (await committed()) >= total, 240_000);
+    } catch (err) {
+      // Say where it stands, so a stall can be told from a slow machine.
+      const lastStats = c.lines.filter((l) => l.includes('"partition stats"')).slice(-1)[0];
+      const warnings = c.lines.filter((l) => /"level":(40|50)/.test(l)).slice(-5);
+      console.error(`c: committed ${await committed()} of ${total}; ${lastStats}\n${warnings.join('\n')}`);
+      throw err;
+    }
     c.child.kill('SIGTERM');
     expect(await c.exited).toBe(0);
 

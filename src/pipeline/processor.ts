@@ -249,8 +249,14 @@ export class Processor {
     this.consumer.on(events.REBALANCING, () => this.onRebalancing());
     this.consumer.on(events.CRASH, (e) => {
       const { error, restart } = e.payload;
-      this.log.error({ err: error.message, restart }, 'consumer crashed');
-      if (!restart) this.fail(error);
+      // KafkaJS restarts the consumer itself after a retriable crash (a coordinator still
+      // loading, a broker gone): worth a warning, not an error.
+      if (restart) {
+        this.log.warn({ err: error.message }, 'consumer restarting after a retriable error');
+        return;
+      }
+      this.log.error({ err: error.message }, 'consumer crashed');
+      this.fail(error);
     });
     this.consumer.on(events.END_BATCH_PROCESS, (e) => {
       this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));

@@ -6,6 +6,7 @@ import {
   endOffsets,
   endTotal,
   kafkaFor,
+  killAllChildren,
   missingInputs,
   processorEnv,
   produceUntilStopped,
@@ -25,6 +26,7 @@ beforeAll(async () => {
   brokers = (await startCluster({ name: CLUSTER, nodes: 3 })).brokers.split(',');
 });
 afterAll(async () => {
+  killAllChildren();
   await stopCluster({ name: CLUSTER });
 });
 

@@ -4,6 +4,7 @@ import {
   committedTotal,
   endOffsets,
   endTotal,
+  killAllChildren,
   missingInputs,
   type ProcessorChild,
   processorEnv,
@@ -25,6 +26,7 @@ beforeAll(async () => {
   brokers = (await startCluster({ name: CLUSTER, nodes: 1 })).brokers.split(',');
 });
 afterAll(async () => {
+  killAllChildren();
   await stopCluster({ name: CLUSTER });
 });
 

@@ -3,6 +3,7 @@ import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
 import {
   committedTotal,
   endOffsets,
+  killAllChildren,
   missingInputs,
   processorEnv,
   produceStream,
@@ -20,6 +21,7 @@ beforeAll(async () => {
   brokers = (await startCluster({ name: CLUSTER, nodes: 1 })).brokers.split(',');
 });
 afterAll(async () => {
+  killAllChildren();
   await stopCluster({ name: CLUSTER });
 });
 

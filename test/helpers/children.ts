@@ -20,6 +20,14 @@ export interface ProcessorChild {
   exited: Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every child still running: a failed test must not leave processors behind. */
+export function killAllChildren(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 export function startProcessorChild(env: Record<string, string>, name = 'child'): ProcessorChild {
   const child = spawn(process.execPath, [bin, 'run'], {
     // Test the sources, not a dist/ that may be stale.
@@ -34,7 +42,13 @@ export function startProcessorChild(env: Record<string, string>, name = 'child')
     lines.push(...parts);
     if (process.env.TEST_LOG_LEVEL) process.stderr.write(parts.map((l) => `[${name}] ${l}\n`).join(''));
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   return { child, lines, exited };
 }
 

@@ -20,11 +20,15 @@ const bin = fileURLToPath(new URL('../../bin/email-flow-validator.mjs', import.m
 const PARTITIONS = 4;
 const WINDOW = 200;
 
+const children = new Set<ChildProcess>();
+
 function startChild(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [bin, 'run'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   child.stderr?.on('data', (d: Buffer) => {
     if (process.env.TEST_LOG_LEVEL) process.stderr.write(d);
   });
@@ -61,6 +65,8 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 const topicsToDelete: string[] = [];
 afterAll(async () => {
+  // A failed test must not leave processors behind.
+  for (const child of children) child.kill('SIGKILL');
   await deleteTopics(topicsToDelete);
 });
 

@@ -1,38 +1,12 @@
 import { type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
+import { LingerBatcher, type Queued } from './batcher.js';
 
 export interface OutgoingRecord {
   topic: string;
   key: Buffer | string | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
-}
-
-/**
- * Roughly what a record adds to a produce request. Batches are cut below
- * MAX_REQUEST_BYTES so that no request exceeds the broker's default 1 MiB message limit.
- */
-export function recordBytes(r: OutgoingRecord): number {
-  let n = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const k in r.headers) n += k.length + r.headers[k]!.length + 2;
-  return n;
-}
-
-export const MAX_REQUEST_BYTES = 800_000;
-
-/** How many queued records, from the front, fit one request: at least one, at most `maxCount`. */
-export function batchLength(
-  queue: readonly { record: OutgoingRecord }[],
-  maxCount: number,
-  maxBytes = MAX_REQUEST_BYTES,
-): number {
-  let bytes = 0;
-  const limit = Math.min(queue.length, maxCount);
-  for (let i = 0; i < limit; i++) {
-    bytes += recordBytes(queue[i]!.record);
-    if (bytes > maxBytes) return Math.max(1, i);
-  }
-  return limit;
 }
 
 /** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
@@ -44,11 +18,7 @@ interface Group {
   pending: Pending[];
 }
 
-interface Pending {
-  record: OutgoingRecord;
-  resolve(): void;
-  reject(err: Error): void;
-}
+type Pending = Queued;
 
 export interface PublisherOptions {
   batchSize: number;
@@ -67,10 +37,7 @@ export interface PublisherOptions {
  * of one key keep their order.
  */
 export class BatchPublisher {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> | undefined;
-  private closed = false;
+  private readonly batcher: LingerBatcher<Pending>;
   private readonly attempts: number;
   private readonly sendTimeoutMs: number;
   private producer: Producer;
@@ -85,13 +52,14 @@ export class BatchPublisher {
    */
   constructor(
     private readonly createProducer: () => Producer,
-    private readonly options: PublisherOptions,
+    options: PublisherOptions,
     private readonly log: Logger,
     private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
   ) {
     this.attempts = options.attempts ?? 20;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.producer = createProducer();
+    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
   }
 
   async connect(): Promise<void> {
@@ -99,33 +67,12 @@ export class BatchPublisher {
   }
 
   publish(record: OutgoingRecord): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('publisher is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      if (this.queue.length >= this.options.batchSize) this.kick();
-      else if (!this.timer && !this.sending) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
-    });
+    return this.batcher.enqueue((resolve, reject) => ({ record, resolve, reject }));
   }
 
-  /** Records waiting or being sent. */
+  /** Records waiting to be sent. */
   pendingCount(): number {
-    return this.queue.length;
-  }
-
-  private kick(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.sending || this.queue.length === 0) return;
-    const n = batchLength(this.queue, this.options.batchSize);
-    const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
-    this.queue = batch === this.queue ? [] : this.queue.slice(n);
-    this.sending = this.send(batch).finally(() => {
-      this.sending = undefined;
-      // Whatever accumulated while this request was on the wire goes out at once.
-      if (this.queue.length > 0) this.kick();
-    });
+    return this.batcher.pendingCount();
   }
 
   /** Output topics' partition counts; records are assigned partitions here (see `send`). */
@@ -238,16 +185,12 @@ export class BatchPublisher {
   }
 
   /** Sends everything queued now and waits for it. */
-  async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.sending) {
-      this.kick();
-      await this.sending;
-    }
+  flush(): Promise<void> {
+    return this.batcher.flush();
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    this.closed = true;
+    await this.batcher.close();
     await this.producer.disconnect();
   }
 }

@@ -1,6 +1,7 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
-import { batchLength, type OutgoingRecord } from './publish.js';
+import { LingerBatcher, type Queued } from './batcher.js';
+import type { OutgoingRecord } from './publish.js';
 
 export interface ConsumedOffset {
   topic: string;
@@ -8,11 +9,8 @@ export interface ConsumedOffset {
   offset: string;
 }
 
-interface Pending<M> {
-  record: OutgoingRecord;
+interface Pending<M> extends Queued {
   meta: M;
-  resolve(): void;
-  reject(err: Error): void;
 }
 
 export interface TransactionHooks<M> {
@@ -34,48 +32,29 @@ export interface TransactionHooks<M> {
  * initialises. One transaction at a time, in hand-in order.
  */
 export class TransactionalPublisher<M> {
-  private queue: Pending<M>[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> | undefined;
-  private closed = false;
+  private readonly batcher: LingerBatcher<Pending<M>>;
 
   constructor(
     private readonly producer: Producer,
     private readonly groupId: string,
-    private readonly options: { batchSize: number; lingerMs: number },
+    options: { batchSize: number; lingerMs: number },
     private readonly hooks: TransactionHooks<M>,
     private readonly log: Logger,
     private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
-  ) {}
+  ) {
+    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
+  }
 
   async connect(): Promise<void> {
     await this.producer.connect();
   }
 
   publish(record: OutgoingRecord, meta: M): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('publisher is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, meta, resolve, reject });
-      if (this.queue.length >= this.options.batchSize) this.kick();
-      else if (!this.timer && !this.sending) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
-    });
+    return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
   }
 
   pendingCount(): number {
-    return this.queue.length;
-  }
-
-  private kick(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.sending || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, batchLength(this.queue, this.options.batchSize));
-    this.sending = this.send(batch).finally(() => {
-      this.sending = undefined;
-      if (this.queue.length > 0) this.kick();
-    });
+    return this.batcher.pendingCount();
   }
 
   private async send(batch: Pending<M>[]): Promise<void> {
@@ -116,16 +95,12 @@ export class TransactionalPublisher<M> {
     for (const p of batch) p.resolve();
   }
 
-  async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.sending) {
-      this.kick();
-      await this.sending;
-    }
+  flush(): Promise<void> {
+    return this.batcher.flush();
   }
 
   async close(): Promise<void> {
-    await this.flush();
-    this.closed = true;
+    await this.batcher.close();
     await this.producer.disconnect();
   }
 }

@@ -1,7 +1,7 @@
 import type { IHeaders, KafkaMessage, RecordBatchEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ProcessorError } from '../../src/errors.js';
-import { batchLength, MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/publish.js';
+import { MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/batcher.js';
 import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES, deadLetterRecord, retryStateOf } from '../../src/pipeline/route.js';
 
 const src = { topic: 'signups', partition: 2, offset: '17' };
@@ -72,15 +72,5 @@ describe('deadLetterRecord', () => {
     expect(r.headers[DLQ_HEADERS.firstFailureAt]).toBe('2026-11-28T00:00:00.000Z');
     expect(String(r.headers[DLQ_HEADERS.retryHistory]).split(';')).toHaveLength(3);
     expect(r.headers[DLQ_HEADERS.partition]).toBe('4');
-  });
-});
-
-describe('batchLength', () => {
-  const rec = (bytes: number) => ({ record: { topic: 't', key: null, value: Buffer.alloc(bytes), headers: {} } });
-  it('cuts a batch before it exceeds the request size, and always takes at least one record', () => {
-    expect(batchLength([rec(10), rec(10), rec(10)], 1000)).toBe(3);
-    expect(batchLength([rec(10), rec(10), rec(10)], 2)).toBe(2);
-    expect(batchLength([rec(400_000), rec(400_000), rec(400_000)], 1000)).toBe(1);
-    expect(batchLength([rec(2_000_000), rec(10)], 1000)).toBe(1);
   });
 });

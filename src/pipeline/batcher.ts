@@ -1,0 +1,94 @@
+import type { OutgoingRecord } from './publish.js';
+
+/**
+ * Roughly what a record adds to a produce request. Batches are cut below
+ * MAX_REQUEST_BYTES so that no request exceeds the broker's default 1 MiB message limit.
+ */
+export function recordBytes(r: OutgoingRecord): number {
+  let n = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const k in r.headers) n += k.length + r.headers[k]!.length + 2;
+  return n;
+}
+
+export const MAX_REQUEST_BYTES = 800_000;
+
+/** How many queued records, from the front, fit one request: at least one, at most `maxCount`. */
+export function batchLength(
+  queue: readonly { record: OutgoingRecord }[],
+  maxCount: number,
+  maxBytes = MAX_REQUEST_BYTES,
+): number {
+  let bytes = 0;
+  const limit = Math.min(queue.length, maxCount);
+  for (let i = 0; i < limit; i++) {
+    bytes += recordBytes(queue[i]!.record);
+    if (bytes > maxBytes) return Math.max(1, i);
+  }
+  return limit;
+}
+
+/** A record waiting for its request, with what settles its caller's promise. */
+export interface Queued {
+  record: OutgoingRecord;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The queue both publishers share: records wait up to `lingerMs` for others to fill a
+ * request (at most `batchSize` records, under the request byte cap); one request is in
+ * flight at a time, in hand-in order, so one key's results keep their order.
+ */
+export class LingerBatcher<P extends Queued> {
+  private queue: P[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly options: { batchSize: number; lingerMs: number },
+    private readonly send: (batch: P[]) => Promise<void>,
+  ) {}
+
+  /** Queues `item` (built around the resolve/reject of the returned promise). */
+  enqueue(build: (resolve: () => void, reject: (err: Error) => void) => P): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('publisher is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push(build(resolve, reject));
+      if (this.queue.length >= this.options.batchSize) this.kick();
+      else if (!this.timer && !this.sending) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
+    });
+  }
+
+  /** Records waiting, not counting the request on the wire. */
+  pendingCount(): number {
+    return this.queue.length;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.sending || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, batchLength(this.queue, this.options.batchSize));
+    this.sending = this.send(batch).finally(() => {
+      this.sending = undefined;
+      // Whatever accumulated while this request was on the wire goes out at once.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  /** Sends everything queued now and waits for it. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.sending) {
+      this.kick();
+      await this.sending;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}

@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
+import { describe, expect, it } from 'vitest';
+import { startNode, stopNode } from '../../dev/kafka/cluster.mjs';
 import { signupEventType } from '../../src/schemas.js';
 import {
   committedTotal,
+  createTopicsOn,
   endOffsets,
   endTotal,
   kafkaFor,
-  killAllChildren,
   missingInputs,
   processorEnv,
   produceUntilStopped,
   resultsByInput,
   stableProducer,
   startProcessorChild,
+  useOwnCluster,
   waitFor,
   withAdminOn,
 } from '../helpers/children.js';
 import { resultType } from '../helpers/processor.js';
 
-const CLUSTER = `chaos-failover-${process.pid}`;
-let brokers: string[];
-
-beforeAll(async () => {
-  // Three combined broker/controller nodes: replication factor 3, min.insync.replicas 2.
-  brokers = (await startCluster({ name: CLUSTER, nodes: 3 })).brokers.split(',');
-});
-afterAll(async () => {
-  killAllChildren();
-  await stopCluster({ name: CLUSTER });
-});
+// Three combined broker/controller nodes: replication factor 3, min.insync.replicas 2.
+const { name: CLUSTER, brokers } = useOwnCluster('chaos-failover', 3);
 
 /** Where the first missing input went: its record, any result naming its event, the commits around it. */
 async function explainMissing(
@@ -86,12 +78,7 @@ async function leaderOf(topic: string, partition: number): Promise<number> {
 describe('broker failover', () => {
   it('loses no event when the leaders of an input and a result partition are killed mid-stream', async () => {
     const topics = { input: 'fo', valid: 'fo.valid', invalid: 'fo.invalid', dlq: 'fo.dlq' };
-    await withAdminOn(brokers, (admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 6, replicationFactor: 3 })),
-      }),
-    );
+    await createTopicsOn(brokers, Object.values(topics), 6);
     const groupId = 'fo-group';
     const proc = startProcessorChild(
       {

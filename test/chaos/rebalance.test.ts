@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
+import { describe, expect, it } from 'vitest';
 import {
   committedTotal,
+  createTopicsOn,
   endOffsets,
   endTotal,
-  killAllChildren,
   missingInputs,
   type ProcessorChild,
   processorEnv,
@@ -12,23 +11,14 @@ import {
   resultsByInput,
   stableProducer,
   startProcessorChild,
+  useOwnCluster,
   waitFor,
-  withAdminOn,
 } from '../helpers/children.js';
 
-const CLUSTER = `chaos-rebalance-${process.pid}`;
+const { brokers } = useOwnCluster('chaos-rebalance', 1);
 const PARTITIONS = 6;
 const WINDOW = 500;
 const EVENTS = 50_000;
-let brokers: string[];
-
-beforeAll(async () => {
-  brokers = (await startCluster({ name: CLUSTER, nodes: 1 })).brokers.split(',');
-});
-afterAll(async () => {
-  killAllChildren();
-  await stopCluster({ name: CLUSTER });
-});
 
 interface LogLine {
   msg?: string;
@@ -59,12 +49,7 @@ function commitsOutsideAssignment(proc: ProcessorChild, topic: string): string[]
 describe('rebalance under load', () => {
   it('keeps every event while members join, leave and crash mid-stream', async () => {
     const topics = { input: 'flow', valid: 'flow.valid', invalid: 'flow.invalid', dlq: 'flow.dlq' };
-    await withAdminOn(brokers, (admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS })),
-      }),
-    );
+    await createTopicsOn(brokers, Object.values(topics), PARTITIONS);
     const groupId = 'flow-group';
     const env = { ...processorEnv(brokers, topics, groupId), PARTITION_WINDOW: String(WINDOW), LOG_LEVEL: 'debug' };
     const producer = await stableProducer(brokers);

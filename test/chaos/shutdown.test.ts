@@ -1,39 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
+import { describe, expect, it } from 'vitest';
 import {
   committedTotal,
+  createTopicsOn,
   endOffsets,
-  killAllChildren,
   missingInputs,
   processorEnv,
   produceStream,
   resultsByInput,
   stableProducer,
   startProcessorChild,
+  useOwnCluster,
   waitFor,
   withAdminOn,
 } from '../helpers/children.js';
 
-const CLUSTER = `chaos-shutdown-${process.pid}`;
-let brokers: string[];
-
-beforeAll(async () => {
-  brokers = (await startCluster({ name: CLUSTER, nodes: 1 })).brokers.split(',');
-});
-afterAll(async () => {
-  killAllChildren();
-  await stopCluster({ name: CLUSTER });
-});
+const { brokers } = useOwnCluster('chaos-shutdown', 1);
 
 describe('graceful shutdown during a peak', () => {
   it('on SIGTERM drains, commits exactly what it published, and exits 0 within the deadline', async () => {
     const topics = { input: 'peak', valid: 'peak.valid', invalid: 'peak.invalid', dlq: 'peak.dlq' };
-    await withAdminOn(brokers, (admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 6 })),
-      }),
-    );
+    await createTopicsOn(brokers, Object.values(topics), 6);
     const producer = await stableProducer(brokers);
     await produceStream(producer, topics.input, 30_000, { chunk: 2000 });
     await producer.disconnect();

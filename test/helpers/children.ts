@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
+import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
 import { DLQ_HEADERS } from '../../src/pipeline/route.js';
 import { signupMessage } from '../../src/produce/publish-signups.js';
 import { syntheticSignups } from '../../src/produce/synthetic.js';
@@ -18,6 +20,30 @@ export interface ProcessorChild {
   /** stderr lines (pino JSON) the child wrote so far. */
   lines: string[];
   exited: Promise<number | null>;
+}
+
+/**
+ * A Kafka cluster of the calling test file's own, started before its tests and stopped after
+ * them, together with any processor child still running. `brokers` is filled in beforeAll.
+ */
+export function useOwnCluster(prefix: string, nodes: number): { name: string; brokers: string[] } {
+  const name = `${prefix}-${process.pid}`;
+  const brokers: string[] = [];
+  beforeAll(async () => {
+    brokers.push(...(await startCluster({ name, nodes })).brokers.split(','));
+  });
+  afterAll(async () => {
+    killAllChildren();
+    await stopCluster({ name });
+  });
+  return { name, brokers };
+}
+
+/** Creates the topics with `partitions` partitions each (replication: the cluster's default). */
+export async function createTopicsOn(brokers: string[], topics: string[], partitions: number): Promise<void> {
+  await withAdminOn(brokers, (admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) }),
+  );
 }
 
 const running = new Set<ChildProcess>();

@@ -1,6 +1,7 @@
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { KafkaOptions } from '../config.js';
 import type { Logger } from '../telemetry/logger.js';
+import { installRecordEncoder } from './record-encoder.js';
 import { kafkaSecurity } from './security.js';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -30,6 +31,9 @@ function kafkaLogCreator(logger: Logger) {
  * same TLS/SASL settings. `extra` may override any of them (tests, tools).
  */
 export function createKafka(options: KafkaOptions, logger: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
+  // KafkaJS's per-record encoding is the processor's largest CPU cost; see record-encoder.ts.
+  const encoder = installRecordEncoder();
+  if (encoder.outcome === 'skipped') logger.warn({ reason: encoder.reason }, 'KafkaJS record encoder kept (slower)');
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],

@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
       const format = values.format ?? 'avro';
       if (format !== 'avro' && format !== 'json') throw new Error('--format must be avro or json');
       // Producer spans start each demo trace: producer → processor → result.
-      const tracing = startTracing(config.telemetry, logger);
+      const tracing = await startTracing(config.telemetry, logger);
       const sent = await produceCommand(config, logger, {
         count: intOption(values.count, 'count', 1000, 1, 100_000_000),
         format,

@@ -74,7 +74,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<RunningService> {
   const t = config.telemetry;
-  const tracing: Tracing = startTracing(
+  const tracing: Tracing = await startTracing(
     t,
     logger,
     options.spanProcessors ? { spanProcessors: options.spanProcessors } : {},

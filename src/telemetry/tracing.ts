@@ -1,6 +1,5 @@
 import { context, DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK, resources, type tracing } from '@opentelemetry/sdk-node';
+import type { tracing } from '@opentelemetry/sdk-node';
 import type { TelemetryOptions } from '../config.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
@@ -44,11 +43,11 @@ export function tracingRequested(options: TracingOptions): boolean {
  * `spanProcessors` replaces the exporters named by the environment (tests pass an
  * in-memory exporter); it starts the SDK even if no exporter is configured.
  */
-export function startTracing(
+export async function startTracing(
   options: TracingOptions,
   logger: Logger,
   extra: { spanProcessors?: tracing.SpanProcessor[] } = {},
-): Tracing {
+): Promise<Tracing> {
   if (!extra.spanProcessors && !tracingRequested(options)) return { enabled: false, shutdown: async () => {} };
   const log = logger.child({ component: 'tracing' });
   // Export failures (collector down) show up in our JSON logs, not on the console.
@@ -62,6 +61,12 @@ export function startTracing(
     },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
+  // Loaded only here: the SDK and its exporters cost ~30 MB and startup time a process
+  // without tracing does not need.
+  const [{ NodeSDK, resources }, { UndiciInstrumentation }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/instrumentation-undici'),
+  ]);
   const sdk = new NodeSDK({
     serviceName: options.otelServiceName,
     resource: resources

@@ -13,12 +13,17 @@ export interface OutgoingRecord {
 const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 interface Group {
+  /** `partitionId(topic, partition)` */
+  id: string;
   topic: string;
+  partition: number;
   messages: Message[];
   pending: Pending[];
 }
 
 type Pending = Queued;
+
+const partitionId = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export interface PublisherOptions {
   batchSize: number;
@@ -31,7 +36,7 @@ export interface PublisherOptions {
 
 /**
  * Collects results from all partitions and sends them in few, large requests through one
- * idempotent producer with acks=all. Each `publish` promise resolves only when the broker
+ * producer with acks=all (not idempotent: see the Processor's producer options). Each `publish` promise resolves only when the broker
  * acknowledged the record: that acknowledgement is what allows its input offset to be
  * committed. Batches go out one at a time, in the order records were handed in, so results
  * of one key keep their order.
@@ -104,20 +109,23 @@ export class BatchPublisher {
   }
 
   /**
-   * Sends one request per topic-partition. KafkaJS 2.2.4 retries a multi-broker send only
-   * to brokers that have not answered yet; when a leader dies and its partitions move to a
-   * broker that already answered for others, those records are never sent and the send still
-   * succeeds. Seen here as lost results in the broker-failover test. A send that names one
-   * partition always targets that partition's current leader, so a retry cannot skip it.
+   * Sends the batch with one `sendBatch` (KafkaJS makes one request per leader broker), then
+   * checks that every topic-partition in it was acknowledged. KafkaJS 2.2.4 retries a
+   * multi-broker send only to brokers that have not answered yet: when a dead leader's
+   * partitions move to a broker that already answered for others, those records are never
+   * sent and the send still resolves (seen as lost results in the broker-failover test).
+   * Such a send returns no acknowledgement for those partitions, so they are sent again,
+   * with a new producer, like a failed send. Records are assigned partitions here, so the
+   * partitions to expect are known.
    */
   private async send(batch: Pending[]): Promise<void> {
     const groups = new Map<string, Group>();
     for (const p of batch) {
       const partition = this.partitionOf(p.record);
-      const id = `${p.record.topic}\u0000${partition}`;
+      const id = partitionId(p.record.topic, partition);
       let g = groups.get(id);
       if (!g) {
-        g = { topic: p.record.topic, messages: [], pending: [] };
+        g = { id, topic: p.record.topic, partition, messages: [], pending: [] };
         groups.set(id, g);
       }
       g.messages.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
@@ -127,16 +135,22 @@ export class BatchPublisher {
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();
-      const outcomes = await Promise.allSettled(remaining.map((g) => this.sendGroup(g)));
-      const failed: Group[] = [];
-      outcomes.forEach((o, i) => {
-        const g = remaining[i]!;
-        if (o.status === 'fulfilled') for (const p of g.pending) p.resolve();
-        else {
-          failed.push(g);
-          lastErr = o.reason as Error;
+      let failed: Group[];
+      try {
+        const acknowledged = await this.sendGroups(remaining);
+        failed = [];
+        for (const g of remaining) {
+          if (acknowledged.has(g.id)) for (const p of g.pending) p.resolve();
+          else failed.push(g);
         }
-      });
+        if (failed.length > 0)
+          lastErr = new Error(
+            `send resolved without an acknowledgement for ${failed.map((g) => `${g.topic}[${g.partition}]`).join(', ')}`,
+          );
+      } catch (err) {
+        failed = remaining;
+        lastErr = err as Error;
+      }
       const records = remaining.reduce((n, g) => n + g.pending.length, 0);
       if (failed.length === 0) {
         this.onBatch?.(records, performance.now() - started);
@@ -154,11 +168,21 @@ export class BatchPublisher {
     for (const g of remaining) for (const p of g.pending) p.reject(lastErr ?? new Error('publish failed'));
   }
 
-  private async sendGroup(g: Group): Promise<void> {
+  /** One `sendBatch` of the groups (acks=all, bounded in time); the topic-partitions acknowledged. */
+  private async sendGroups(groups: Group[]): Promise<Set<string>> {
+    const byTopic = new Map<string, Message[]>();
+    for (const g of groups) {
+      const messages = byTopic.get(g.topic);
+      if (messages) for (const m of g.messages) messages.push(m);
+      else byTopic.set(g.topic, [...g.messages]);
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.producer.send({ topic: g.topic, messages: g.messages, acks: -1 }),
+      const metadata = await Promise.race([
+        this.producer.sendBatch({
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          acks: -1,
+        }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no acknowledgement within ${this.sendTimeoutMs} ms`)),
@@ -166,6 +190,7 @@ export class BatchPublisher {
           );
         }),
       ]);
+      return new Set(metadata.filter((m) => m.errorCode === 0).map((m) => partitionId(m.topicName, m.partition)));
     } finally {
       clearTimeout(timer);
     }

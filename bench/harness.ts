@@ -51,6 +51,11 @@ export interface BenchOptions {
   resultsDir: string;
   quick: boolean;
   note?: string;
+  /**
+   * Runs our contenders from dist/, built with tsc at the start of the run: the code a
+   * deployment runs. Otherwise from the TypeScript source through tsx (tests: no build).
+   */
+  compiled?: boolean;
   /** Writes a V8 CPU profile of `ours` into this directory. */
   cpuProfileDir?: string;
   /** Events each contender processes (default: all for ours and the ceiling, a time-bounded slice for the slow ones). */
@@ -189,6 +194,7 @@ export async function benchMain(cli: BenchCliOptions): Promise<number> {
     resultsDir: join(ROOT, 'bench', 'results'),
     quick: cli.quick,
     ...(cli.note ? { note: cli.note } : {}),
+    compiled: true,
     ...(cli.cpuProf ? { cpuProfileDir: join(ROOT, 'bench', 'results', 'profiles') } : {}),
     liveSeconds: cli.quick ? 3 : 5,
     liveRate: 1000,
@@ -247,6 +253,17 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
   const created: string[] = [];
   let provider: SlowProvider | undefined;
   try {
+    if (o.compiled) {
+      log('building dist/ (tsc -p tsconfig.build.json): our contenders run the compiled code');
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+        {
+          cwd: ROOT,
+          stdio: 'inherit',
+        },
+      );
+    }
     await admin.connect();
     log(`benchmark ${runId}: brokers ${brokers}${state ? ' (local, started for this run)' : ''}`);
 
@@ -489,7 +506,7 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
     CHECK_SMTP: 'false',
     HTTP_PORT: '-1',
     LOG_LEVEL: 'warn',
-    EFV_FROM_SOURCE: '1',
+    EFV_FROM_SOURCE: o.compiled ? '0' : '1',
     ...(run.provider
       ? {
           CHECK_PROVIDER: 'true',

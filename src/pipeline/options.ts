@@ -93,6 +93,14 @@ export const pipelineFields = {
     min: 0,
     max: 10_000,
   }),
+  fetchMaxBytesPerPartition: int({
+    env: 'FETCH_MAX_BYTES_PER_PARTITION',
+    description:
+      'Bytes one fetch may return per partition. Fetched records wait in memory for the window, so this and PARTITION_WINDOW bound memory.',
+    default: 131_072,
+    min: 1024,
+    max: 104_857_600,
+  }),
   commitIntervalMs: int({
     env: 'COMMIT_INTERVAL_MS',
     description: 'How often committable offsets are committed.',

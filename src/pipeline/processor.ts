@@ -1,5 +1,16 @@
 import { hostname } from 'node:os';
-import { type Context, context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
@@ -17,6 +28,7 @@ import {
   type Destination,
   deadLetterRecord,
   destinationOf,
+  type RetryState,
   resultRecord,
   retryDueAt,
   retryRecord,
@@ -74,6 +86,19 @@ class PartitionState {
 
 const noop = () => {};
 
+/**
+ * The span of every event while no tracing SDK is registered: one shared no-op instead of two
+ * spans and a context per event. The input's W3C context is still carried to the output.
+ */
+const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** Whether spans can be recorded: a tracer was given, or an SDK registered a provider. */
+function tracingRegistered(explicit: Tracer | undefined): boolean {
+  if (explicit) return true;
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('email-flow-validator') !== undefined;
+}
+
 /** What the transactional publisher needs to know of a record to commit its offset. */
 interface InFlightRecord {
   st: PartitionState;
@@ -120,6 +145,8 @@ export class Processor {
   private readonly resumeBelow: number;
   private readonly window: number;
   private readonly decodeOptions;
+  /** Whether events get spans (see NO_SPAN). */
+  private spans = false;
   /** Set when SCHEMA_REGISTRY_URL is: wire-format input, registered result schema. */
   private readonly registry: RegistrySerdes | undefined;
   private joined = false;
@@ -159,7 +186,9 @@ export class Processor {
       sessionTimeout: config.kafka.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(config.kafka.sessionTimeoutMs / 10)),
       maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 1_048_576,
+      maxBytesPerPartition: p.fetchMaxBytesPerPartition,
+      // KafkaJS's default total (10 MB) would let one fetch hold far more than the windows.
+      maxBytes: Math.max(1_048_576, Math.min(10_485_760, p.fetchMaxBytesPerPartition * 16)),
       // read_committed: records of aborted producer transactions are never judged.
       readUncommitted: false,
     });
@@ -334,6 +363,8 @@ export class Processor {
     // registry outage throws here and KafkaJS refetches the batch, nothing is dead-lettered.
     if (this.registry) await this.registry.prefetch(batch.messages);
     const fromRetry = batch.topic !== this.config.topics.input;
+    // Checked per batch: an SDK registered after start (tests) is picked up.
+    this.spans = tracingRegistered(this.deps.tracer);
     const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.draining || st.revoked) return;
@@ -408,6 +439,10 @@ export class Processor {
     const origin = retry ? retry.origin : src;
     const started = performance.now();
     const parent = extractContext(message.headers);
+    if (!this.spans) {
+      this.dispatchEvent(st, src, message, retry, origin, started, parent, NO_SPAN);
+      return;
+    }
     const span = this.tracer.startSpan(
       `${src.topic} process`,
       {
@@ -423,9 +458,22 @@ export class Processor {
       },
       parent,
     );
-    const ctx = trace.setSpan(parent, span);
     if (message.key && span.isRecording())
       span.setAttribute('messaging.kafka.message.key', hashMessageKey(message.key));
+    this.dispatchEvent(st, src, message, retry, origin, started, trace.setSpan(parent, span), span);
+  }
+
+  /** Decodes, schedules, validates and routes one record, under its span (or NO_SPAN). */
+  private dispatchEvent(
+    st: PartitionState,
+    src: SourceCoordinates,
+    message: KafkaMessage,
+    retry: RetryState | null,
+    origin: SourceCoordinates,
+    started: number,
+    ctx: Context,
+    span: Span,
+  ): void {
     const decoded = decodeSignup(
       message.value,
       message.headers,
@@ -545,6 +593,12 @@ export class Processor {
     errorCode: ErrorCode | null,
     started: number,
   ): void {
+    if (span === NO_SPAN) {
+      // No SDK: the input's trace context (if any) goes on unchanged.
+      if (ctx !== ROOT_CONTEXT) injectContext(ctx, record.headers);
+      this.publish(st, src, record, NO_SPAN, span, dest, verdict, errorCode, started);
+      return;
+    }
     const publishSpan = this.tracer.startSpan(
       `${record.topic} publish`,
       {
@@ -561,6 +615,20 @@ export class Processor {
     injectContext(trace.setSpan(ctx, publishSpan), record.headers);
     if (errorCode) span.setAttribute('efv.error.code', errorCode);
     span.setAttribute('efv.destination', dest);
+    this.publish(st, src, record, publishSpan, span, dest, verdict, errorCode, started);
+  }
+
+  private publish(
+    st: PartitionState,
+    src: SourceCoordinates,
+    record: OutgoingRecord,
+    publishSpan: Span,
+    span: Span,
+    dest: Destination,
+    verdict: Verdict | null,
+    errorCode: ErrorCode | null,
+    started: number,
+  ): void {
     this.publisher.publish(record, { st, offset: Number(src.offset) }).then(
       () => {
         publishSpan.end();

@@ -265,4 +265,35 @@ describe('processor on a real broker', () => {
     expect(result.flags).toContain('role');
     expect(out.find((r) => r.message.key?.toString() === 'd')?.topic).toBe(pipeline.topics.valid);
   });
+
+  it('carries the input trace context to the result unchanged when no tracing SDK is registered', async () => {
+    pipeline = await startTestPipeline();
+    const t = pipeline.topics;
+    const traced = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await produceRaw(t.input, [
+      {
+        key: 'traced',
+        value: encodeSignupEvent(signup(1, 'anna@example.com')),
+        headers: { traceparent: traced, tracestate: 'vendor=1' },
+      },
+      { key: 'untraced', value: encodeSignupEvent(signup(2, 'ben@example.com')) },
+      {
+        key: 'malformed',
+        value: encodeSignupEvent(signup(3, 'cleo@example.com')),
+        headers: { traceparent: 'not-a-trace' },
+      },
+    ]);
+    // At-least-once: a consumer restart (coordinator still loading) may repeat one; wait for all three keys.
+    const out = await consumeRecords([t.valid, t.invalid, t.deadLetter], 3, 30_000, {
+      until: (records) => new Set(records.map((r) => r.message.key?.toString())).size >= 3,
+    });
+    const byKey = new Map(out.map((r) => [r.message.key?.toString(), r.message.headers ?? {}]));
+    expect(byKey.get('traced')?.traceparent?.toString()).toBe(traced);
+    expect(byKey.get('traced')?.tracestate?.toString()).toBe('vendor=1');
+    expect(byKey.get('untraced')).toBeDefined();
+    expect(byKey.get('untraced')?.traceparent).toBeUndefined();
+    // An unparseable context is dropped, not copied.
+    expect(byKey.get('malformed')).toBeDefined();
+    expect(byKey.get('malformed')?.traceparent).toBeUndefined();
+  });
 });

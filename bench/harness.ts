@@ -56,6 +56,8 @@ export interface BenchOptions {
    * deployment runs. Otherwise from the TypeScript source through tsx (tests: no build).
    */
   compiled?: boolean;
+  /** Settings (environment variables) for our contenders, over the benchmark's own (`--set`). */
+  oursEnv?: Record<string, string>;
   /** Writes a V8 CPU profile of `ours` into this directory. */
   cpuProfileDir?: string;
   /** Events each contender processes (default: all for ours and the ceiling, a time-bounded slice for the slow ones). */
@@ -193,8 +195,21 @@ export async function benchMain(cli: BenchCliOptions): Promise<number> {
     contenders,
     resultsDir: join(ROOT, 'bench', 'results'),
     quick: cli.quick,
-    ...(cli.note ? { note: cli.note } : {}),
+    ...(cli.note || cli.oursEnv
+      ? {
+          note: [
+            cli.note,
+            cli.oursEnv &&
+              `ours with ${Object.entries(cli.oursEnv)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ')}`,
+          ]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
     compiled: true,
+    ...(cli.oursEnv ? { oursEnv: cli.oursEnv } : {}),
     ...(cli.cpuProf ? { cpuProfileDir: join(ROOT, 'bench', 'results', 'profiles') } : {}),
     liveSeconds: cli.quick ? 3 : 5,
     liveRate: 1000,
@@ -520,6 +535,7 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
     ...(isTransactional(run.name)
       ? { DELIVERY: 'exactly-once', KAFKA_TRANSACTIONAL_ID: `${run.runId}-${run.name}-${process.pid}` }
       : {}),
+    ...(run.name.startsWith('ours') ? o.oursEnv : {}),
   });
 }
 

@@ -28,7 +28,7 @@ commands:
   demo [--count N] [--partitions N] [--keep]
                            start a local Kafka, publish a sample, process it, print the routing
   bench [--events N] [--partitions P] [--quick] [--latency-ms 20] [--contenders a,b]
-                           [--provider-concurrency 32] [--note TEXT] [--cpu-prof]
+                           [--provider-concurrency 32] [--note TEXT] [--cpu-prof] [--set NAME=VALUE ...]
                            benchmark against a local Kafka (or KAFKA_BROKERS): ours vs naive vs kcat; bench/results/
   config [--file README.md] print the environment variables as a Markdown table (or rewrite the README's)
 
@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       contenders: { type: 'string' },
       note: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      set: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -155,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
           : {}),
         ...(values.contenders ? { contenders: values.contenders } : {}),
         ...(values.note ? { note: values.note } : {}),
+        ...(values.set ? { oursEnv: envAssignments(values.set) } : {}),
         ...(process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS } : {}),
       });
     default:
@@ -175,3 +177,14 @@ main(process.argv.slice(2)).then(
     process.exit(isProcessorError(err) && err.code === 'CONFIG_INVALID' ? 2 : 1);
   },
 );
+
+/** `--set NAME=VALUE` options: settings (environment variables) for our contenders in a bench run. */
+function envAssignments(items: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const item of items) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(item);
+    if (!m) throw new Error(`--set expects NAME=VALUE with an upper-case variable name, got "${item}"`);
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}

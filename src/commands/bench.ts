@@ -12,6 +12,8 @@ export interface BenchCliOptions {
   contenders?: string;
   note?: string;
   cpuProf: boolean;
+  /** Settings (environment variables) for our contenders, over the benchmark's own. */
+  oursEnv?: Record<string, string>;
   /** Bootstrap brokers to use instead of starting a local Kafka. */
   brokers?: string;
 }

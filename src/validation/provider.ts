@@ -148,7 +148,7 @@ export class ProviderClient {
     // undici checks header and body timeouts on a timer of about 1 s resolution, so
     // sub-second values act as "about a second".
     this.pool = new Pool(url.origin, {
-      connections: options.concurrency,
+      connections: options.concurrency * 2,
       connectTimeout: options.connectTimeoutMs,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import {
   type Context,
@@ -81,6 +82,9 @@ class PartitionState {
     scheduler: PartitionScheduler,
   ) {
     this.scheduler = scheduler;
+    // Every check in flight on this partition listens to the signal (an HTTP request, a DNS
+    // query): hundreds at once is normal, not the leak Node warns of past 10 listeners.
+    setMaxListeners(0, this.abort.signal);
   }
 }
 
@@ -111,6 +115,10 @@ function transactionalIdOf(config: Config): string {
 
 /** How long a batch loop waits for its window before leaving the rest for a refetch. */
 const WINDOW_WAIT_MS = 250;
+
+/** Records a batch loop dispatches before it lets pending I/O callbacks run. */
+const DISPATCH_SLICE = 128;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** How often validations past VALIDATION_TIMEOUT_MS are answered; the timeout's resolution. */
 const DEADLINE_SWEEP_MS = 25;
@@ -366,7 +374,14 @@ export class Processor {
     // Checked per batch: an SDK registered after start (tests) is picked up.
     this.spans = tracingRegistered(this.deps.tracer);
     const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
+    let sinceYield = 0;
     for (const message of batch.messages) {
+      // Dispatching is synchronous; a long batch would hold back the replies of the checks
+      // in flight (provider, DNS, SMTP) and with them the Little's-law rate. Let I/O in.
+      if (++sinceYield > DISPATCH_SLICE) {
+        sinceYield = 0;
+        await yieldToIo();
+      }
       if (!isRunning() || isStale() || this.draining || st.revoked) return;
       // A retry topic has one delay, so its records come due in offset order: the first one
       // not yet due pauses the partition until it is (unresolved, so it is fetched again).

@@ -38,7 +38,7 @@ export const pipelineFields = {
     env: 'PARTITION_WINDOW',
     description:
       'Offsets a partition may have in flight (dispatched, not yet committable) before it is paused; bounds memory and the replay after a crash.',
-    default: 2000,
+    default: 500,
     min: 1,
     max: 1_000_000,
   }),

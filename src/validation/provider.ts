@@ -258,7 +258,13 @@ export class ProviderClient {
       if (status !== 200) {
         await res.body.dump();
       } else {
-        text = await readLimited(res.body, MAX_BODY_BYTES);
+        // A declared length within the limit is read in one go (no stream iteration);
+        // otherwise chunk by chunk, stopping at the limit.
+        const declared = Number(res.headers['content-length']);
+        text =
+          Number.isInteger(declared) && declared <= MAX_BODY_BYTES
+            ? await res.body.text()
+            : await readLimited(res.body, MAX_BODY_BYTES);
       }
     } catch (err) {
       if (signal.aborted) throw err;

@@ -209,6 +209,34 @@ describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
     });
   });
 
+  it('an answer over 64 KiB is refused, with or without a declared length, and one under it is read', async () => {
+    const big = JSON.stringify({ result: 'deliverable', padding: 'x'.repeat(70 * 1024) });
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) });
+      res.end(big);
+    };
+    expect(await client({ retries: 0 }).check('jane@example.com', signal)).toMatchObject({
+      reason: 'provider_unavailable',
+      detail: 'body_too_large',
+    });
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no declared length
+      res.write(big.slice(0, 40_000));
+      res.end(big.slice(40_000));
+    };
+    expect(await client({ retries: 0 }).check('jane@example.com', signal)).toMatchObject({
+      reason: 'provider_unavailable',
+      detail: 'body_too_large',
+    });
+    const small = JSON.stringify({ result: 'undeliverable', reason: 'mailbox_not_found' });
+    server.handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(small.slice(0, 10));
+      res.end(small.slice(10));
+    };
+    expect(await client({ retries: 0 }).check('jane@example.com', signal)).toMatchObject({ detail: 'http_200' });
+  });
+
   it('malformed JSON and 4xx are not retried', async () => {
     server.handle = (_req, res) => {
       res.writeHead(200);

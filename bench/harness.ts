@@ -13,6 +13,7 @@ import type { BenchCliOptions } from '../src/commands/bench.js';
 import { progressBar } from '../src/commands/progress.js';
 import { loadConfig } from '../src/config.js';
 import { createKafka } from '../src/kafka/client.js';
+import { waitForLeaders } from '../src/kafka/topics.js';
 import { signupMessage } from '../src/produce/publish-signups.js';
 import { syntheticSignups } from '../src/produce/synthetic.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -406,7 +407,7 @@ const round = (x: number, digits = 0) => {
 
 async function createTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
   // A freshly created topic may answer UNKNOWN_TOPIC_OR_PARTITION for a moment, also to
-  // KafkaJS's own wait for leaders on a loaded machine: the loop below waits it out.
+  // KafkaJS's own wait for leaders on a loaded machine: waitForLeaders waits it out.
   try {
     await admin.createTopics({
       waitForLeaders: true,
@@ -415,17 +416,7 @@ async function createTopics(admin: Admin, topics: string[], partitions: number):
   } catch (err) {
     if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
   }
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
-      if (meta.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0))) return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} got no leaders within 30 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForLeaders(admin, topics, partitions);
 }
 
 async function endOffsetSum(admin: Admin, topics: readonly string[]): Promise<number> {

@@ -306,7 +306,7 @@ export class Processor {
       this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
     });
     await this.publisher.connect();
-    if (this.publisher instanceof BatchPublisher) this.publisher.setPartitionCounts(await this.outputPartitionCounts());
+    this.publisher.setPartitionCounts(await this.outputPartitionCounts());
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.

@@ -1,4 +1,4 @@
-import { type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
+import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
 
@@ -23,7 +23,49 @@ interface Group {
 
 type Pending = Queued;
 
-const partitionId = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+export const partitionId = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** The topic-partitions a send's returned metadata acknowledges (see `BatchPublisher.send`). */
+export function acknowledgedPartitions(metadata: RecordMetadata[]): Set<string> {
+  return new Set(metadata.filter((m) => m.errorCode === 0).map((m) => partitionId(m.topicName, m.partition)));
+}
+
+/**
+ * Assigns output partitions as Java clients would (murmur2 of the key; keyless records round
+ * robin), so the publisher knows which partitions a send must come back acknowledged for.
+ */
+export class PartitionAssigner {
+  private partitionCounts: ReadonlyMap<string, number> = new Map();
+  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
+  private roundRobin = 0;
+
+  setPartitionCounts(counts: ReadonlyMap<string, number>): void {
+    this.partitionCounts = counts;
+  }
+
+  partitionOf(record: OutgoingRecord): number {
+    const n = this.partitionCounts.get(record.topic);
+    if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
+    if (record.key === null) return this.roundRobin++ % n;
+    let meta = this.metadataByCount.get(n);
+    if (!meta) {
+      meta = Array.from({ length: n }, (_, partitionId) => ({
+        partitionErrorCode: 0,
+        partitionId,
+        leader: 0,
+        replicas: [],
+        isr: [],
+        offlineReplicas: [],
+      }));
+      this.metadataByCount.set(n, meta);
+    }
+    return javaCompatiblePartitioner({
+      topic: record.topic,
+      partitionMetadata: meta,
+      message: { key: record.key, value: null },
+    });
+  }
+}
 
 export interface PublisherOptions {
   batchSize: number;
@@ -46,9 +88,7 @@ export class BatchPublisher {
   private readonly attempts: number;
   private readonly sendTimeoutMs: number;
   private producer: Producer;
-  private partitionCounts: ReadonlyMap<string, number> = new Map();
-  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
-  private roundRobin = 0;
+  private readonly partitions = new PartitionAssigner();
 
   /**
    * Takes a factory rather than a producer: after a failed or stalled attempt the producer
@@ -82,30 +122,7 @@ export class BatchPublisher {
 
   /** Output topics' partition counts; records are assigned partitions here (see `send`). */
   setPartitionCounts(counts: ReadonlyMap<string, number>): void {
-    this.partitionCounts = counts;
-  }
-
-  private partitionOf(record: OutgoingRecord): number {
-    const n = this.partitionCounts.get(record.topic);
-    if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
-    if (record.key === null) return this.roundRobin++ % n;
-    let meta = this.metadataByCount.get(n);
-    if (!meta) {
-      meta = Array.from({ length: n }, (_, partitionId) => ({
-        partitionErrorCode: 0,
-        partitionId,
-        leader: 0,
-        replicas: [],
-        isr: [],
-        offlineReplicas: [],
-      }));
-      this.metadataByCount.set(n, meta);
-    }
-    return javaCompatiblePartitioner({
-      topic: record.topic,
-      partitionMetadata: meta,
-      message: { key: record.key, value: null },
-    });
+    this.partitions.setPartitionCounts(counts);
   }
 
   /**
@@ -121,7 +138,7 @@ export class BatchPublisher {
   private async send(batch: Pending[]): Promise<void> {
     const groups = new Map<string, Group>();
     for (const p of batch) {
-      const partition = this.partitionOf(p.record);
+      const partition = this.partitions.partitionOf(p.record);
       const id = partitionId(p.record.topic, partition);
       let g = groups.get(id);
       if (!g) {
@@ -190,7 +207,7 @@ export class BatchPublisher {
           );
         }),
       ]);
-      return new Set(metadata.filter((m) => m.errorCode === 0).map((m) => partitionId(m.topicName, m.partition)));
+      return acknowledgedPartitions(metadata);
     } finally {
       clearTimeout(timer);
     }

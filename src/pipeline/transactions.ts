@@ -1,7 +1,7 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
-import type { OutgoingRecord } from './publish.js';
+import { acknowledgedPartitions, type OutgoingRecord, PartitionAssigner, partitionId } from './publish.js';
 
 export interface ConsumedOffset {
   topic: string;
@@ -33,6 +33,7 @@ export interface TransactionHooks<M> {
  */
 export class TransactionalPublisher<M> {
   private readonly batcher: LingerBatcher<Pending<M>>;
+  private readonly partitions = new PartitionAssigner();
 
   constructor(
     private readonly producer: Producer,
@@ -49,6 +50,11 @@ export class TransactionalPublisher<M> {
     await this.producer.connect();
   }
 
+  /** Output topics' partition counts; records are assigned partitions here (see `send`). */
+  setPartitionCounts(counts: ReadonlyMap<string, number>): void {
+    this.partitions.setPartitionCounts(counts);
+  }
+
   publish(record: OutgoingRecord, meta: M): Promise<void> {
     return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
   }
@@ -60,6 +66,7 @@ export class TransactionalPublisher<M> {
   private async send(batch: Pending<M>[]): Promise<void> {
     const { keep, offsets } = this.hooks.prepare(batch.map((p) => p.meta));
     const byTopic = new Map<string, Message[]>();
+    const sentTo = new Set<string>();
     let kept = 0;
     batch.forEach((p, i) => {
       if (!keep[i]) return;
@@ -69,14 +76,24 @@ export class TransactionalPublisher<M> {
         list = [];
         byTopic.set(p.record.topic, list);
       }
-      list.push({ key: p.record.key, value: p.record.value, headers: p.record.headers });
+      const partition = this.partitions.partitionOf(p.record);
+      sentTo.add(partitionId(p.record.topic, partition));
+      list.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
     });
     const topicMessages: TopicMessages[] = [];
     for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
     const started = performance.now();
     const txn = await this.producer.transaction();
     try {
-      if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+      if (topicMessages.length > 0) {
+        // KafkaJS 2.2.4 can resolve a multi-broker send without sending the partitions whose
+        // leader moved to a broker that already answered (see BatchPublisher.send). Committing
+        // then would commit their input offsets without their results: abort instead.
+        const acknowledged = acknowledgedPartitions(await txn.sendBatch({ topicMessages, acks: -1 }));
+        const missing = [...sentTo].filter((id) => !acknowledged.has(id));
+        if (missing.length > 0)
+          throw new Error(`send resolved without an acknowledgement for ${missing.length} partition(s)`);
+      }
       if (offsets.length > 0) {
         await txn.sendOffsets({ consumerGroupId: this.groupId, topics: groupByTopic(offsets) });
       }

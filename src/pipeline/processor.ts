@@ -17,6 +17,7 @@ import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
 import { RegistrySerdes } from '../schema-registry/serdes.js';
+import type { SignupEvent } from '../schemas.js';
 import type { Logger } from '../telemetry/logger.js';
 import { hashMessageKey } from '../telemetry/message-key.js';
 import { extractContext, injectContext } from '../telemetry/propagation.js';
@@ -504,62 +505,99 @@ export class Processor {
     const event = decoded.value;
     // Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity.
     const key = message.key ? message.key.toString('latin1') : null;
+    // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
+    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows.
+    if (this.deps.validator.validateNow && st.scheduler.canRunNow(key)) {
+      const now = this.validateNow(event.email, ctx);
+      if (now !== undefined) {
+        this.route(st, src, message, event, now, retry, origin, ctx, span, started);
+        return;
+      }
+    }
     st.scheduler
       .schedule(key, async () => {
         if (st.revoked) return this.abandon(st, span);
         const verdictOrError = await this.validate(st, event.email, ctx);
         if (st.revoked) return this.abandon(st, span);
-        const durationMs = performance.now() - started;
-        if (verdictOrError instanceof ProcessorError) {
-          const record = deadLetterRecord(message, origin, verdictOrError, this.config.topics.deadLetter, { retry });
-          return this.emit(st, src, record, ctx, span, 'deadLetter', null, verdictOrError.code, started);
-        }
-        const verdict = verdictOrError;
-        span.setAttribute('efv.verdict', verdict.verdict);
-        if (verdict.reason) span.setAttribute('efv.reason', verdict.reason);
-        const judged = destinationOf(verdict, this.config.pipeline.riskyRoute);
-        let dest: Destination = judged;
-        let record: OutgoingRecord;
-        let errorCode: ErrorCode | null = null;
-        if (judged !== 'deadLetter') {
-          record = resultRecord(
-            event,
-            verdict,
-            origin,
-            message.key,
-            Math.round(durationMs * 1000),
-            this.config.topics[judged],
-            this.registry?.encodeResult,
-          );
-        } else {
-          // Every unknown reason is transient (timeouts, unavailable dependencies): try again
-          // later from a retry topic, so the input partition never waits for a dependency.
-          const attempt = (retry?.attempts ?? 0) + 1;
-          const reason = verdict.reason ?? 'unknown';
-          if (attempt <= this.retryTopics.length) {
-            dest = 'retry';
-            record = retryRecord(
-              message,
-              retry ?? { attempts: 0, firstFailureAt: null, history: '', origin },
-              reason,
-              this.retryTopics[attempt - 1]!,
-              this.retryDelaysMs[attempt - 1]!,
-            );
-          } else {
-            errorCode = 'VALIDATION_UNKNOWN';
-            const why = attempt > 1 ? `no verdict after ${attempt} attempts: ${reason}` : `no verdict: ${reason}`;
-            record = deadLetterRecord(
-              message,
-              origin,
-              new ProcessorError('VALIDATION_UNKNOWN', why),
-              this.config.topics.deadLetter,
-              { retry, verdictReason: reason },
-            );
-          }
-        }
-        this.emit(st, src, record, ctx, span, dest, verdict, errorCode, started);
+        this.route(st, src, message, event, verdictOrError, retry, origin, ctx, span, started);
       })
       .catch((err: unknown) => this.fail(err as Error));
+  }
+
+  /** The verdict without I/O, or undefined when it needs I/O (or the validator failed: then it runs scheduled). */
+  private validateNow(email: string, ctx: Context): Verdict | undefined {
+    const validator = this.deps.validator;
+    if (!validator.validateNow) return undefined;
+    try {
+      return this.spans ? context.with(ctx, () => validator.validateNow!(email)) : validator.validateNow(email);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Turns a verdict (or a validation failure) into its result, retry or dead-letter record and publishes it. */
+  private route(
+    st: PartitionState,
+    src: SourceCoordinates,
+    message: KafkaMessage,
+    event: SignupEvent,
+    verdictOrError: Verdict | ProcessorError,
+    retry: RetryState | null,
+    origin: SourceCoordinates,
+    ctx: Context,
+    span: Span,
+    started: number,
+  ): void {
+    const durationMs = performance.now() - started;
+    if (verdictOrError instanceof ProcessorError) {
+      const record = deadLetterRecord(message, origin, verdictOrError, this.config.topics.deadLetter, { retry });
+      this.emit(st, src, record, ctx, span, 'deadLetter', null, verdictOrError.code, started);
+      return;
+    }
+    const verdict = verdictOrError;
+    span.setAttribute('efv.verdict', verdict.verdict);
+    if (verdict.reason) span.setAttribute('efv.reason', verdict.reason);
+    const judged = destinationOf(verdict, this.config.pipeline.riskyRoute);
+    let dest: Destination = judged;
+    let record: OutgoingRecord;
+    let errorCode: ErrorCode | null = null;
+    if (judged !== 'deadLetter') {
+      record = resultRecord(
+        event,
+        verdict,
+        origin,
+        message.key,
+        Math.round(durationMs * 1000),
+        this.config.topics[judged],
+        this.registry?.encodeResult,
+      );
+    } else {
+      // Every unknown reason is transient (timeouts, unavailable dependencies): try again
+      // later from a retry topic, so the input partition never waits for a dependency.
+      const attempt = (retry?.attempts ?? 0) + 1;
+      const reason = verdict.reason ?? 'unknown';
+      if (attempt <= this.retryTopics.length) {
+        dest = 'retry';
+        record = retryRecord(
+          message,
+          retry ?? { attempts: 0, firstFailureAt: null, history: '', origin },
+          reason,
+          this.retryTopics[attempt - 1]!,
+          this.retryDelaysMs[attempt - 1]!,
+        );
+      } else {
+        errorCode = 'VALIDATION_UNKNOWN';
+        const why = attempt > 1 ? `no verdict after ${attempt} attempts: ${reason}` : `no verdict: ${reason}`;
+        record = deadLetterRecord(
+          message,
+          origin,
+          new ProcessorError('VALIDATION_UNKNOWN', why),
+          this.config.topics.deadLetter,
+          { retry, verdictReason: reason },
+        );
+      }
+    }
+    this.emit(st, src, record, ctx, span, dest, verdict, errorCode, started);
   }
 
   /**

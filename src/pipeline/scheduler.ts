@@ -41,6 +41,18 @@ export class PartitionScheduler {
     return run;
   }
 
+  /**
+   * Whether a task that finishes synchronously may run now, outside the semaphores, without
+   * breaking the order: `partition` mode only when nothing runs or waits; `key` mode when no
+   * task of that key is in flight; `unordered` always. (Such a task holds no slot over time,
+   * so it cannot exceed a concurrency limit.)
+   */
+  canRunNow(key: string | null): boolean {
+    if (this.mode === 'partition') return this.limit.activeCount === 0 && this.limit.pendingCount === 0;
+    if (this.mode === 'key' && key !== null) return !this.tails.has(key);
+    return true;
+  }
+
   private async track(task: () => Promise<void>): Promise<void> {
     this.running++;
     if (this.running > this.peak) this.peak = this.running;

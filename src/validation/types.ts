@@ -61,6 +61,11 @@ export interface ValidateOptions {
 
 export interface Validator {
   validate(address: string, options: ValidateOptions): Promise<Verdict>;
+  /**
+   * The verdict if it can be reached without I/O (the local checks decide, or every check
+   * needed is answered from a cache), else undefined. Same verdict `validate` would give.
+   */
+  validateNow?(address: string): Verdict | undefined;
   /** Releases sockets, pools and timers. */
   close?(): Promise<void>;
 }

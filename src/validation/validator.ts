@@ -66,15 +66,13 @@ export class EmailValidator implements Validator {
     const { dns } = this.checks;
     let hosts: MxHost[] | null = null;
     if (dns !== null && !parsed.addressLiteral) {
-      const span = this.tracer.startSpan('check dns', { attributes: { 'efv.check.name': 'dns' } });
       const started = performance.now();
-      // The warm-cache path stays synchronous up to here: no promise per cached domain.
+      // The warm-cache path stays synchronous: no promise per cached domain.
       const hit = dns.cached(parsed.asciiDomain);
-      span.setAttribute('efv.dns.cached', hit !== undefined);
-      const lookup = hit ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
-      recordDns(b, lookup, started);
-      endCheckSpan(span, b, lookup === 'aborted' ? 'aborted' : lookup.kind);
-      if (lookup !== 'aborted' && (lookup.kind === 'mx' || lookup.kind === 'implicit_mx')) hosts = lookup.hosts;
+      hosts =
+        hit !== undefined
+          ? this.recordDnsCheck(b, hit, started, true)
+          : this.recordDnsCheck(b, await resolveOrTimeout(dns, parsed.asciiDomain, options.signal), started, false);
     }
     const { provider } = this.checks;
     if (provider !== null && !b.undeliverable) {
@@ -101,6 +99,45 @@ export class EmailValidator implements Validator {
       }
     }
     return b.build(parsed.normalized);
+  }
+
+  /**
+   * The verdict without I/O, when there is one: the local checks decided it, or no I/O check
+   * is on, or the DNS check is the only one and its answer is cached. Undefined otherwise
+   * (the caller then runs `validate`). The same checks, spans and verdict as `validate`.
+   */
+  validateNow(address: string): Verdict | undefined {
+    const b = new VerdictBuilder();
+    const parsed = this.runLocal(address, b);
+    if (parsed === null) return b.build('');
+    if (!parsed.ok) return b.build(parsed.normalized);
+    const { dns, provider, smtp } = this.checks;
+    if (provider !== null || smtp !== null) return undefined;
+    if (dns !== null && !parsed.addressLiteral) {
+      const started = performance.now();
+      const hit = dns.cached(parsed.asciiDomain);
+      if (hit === undefined) return undefined;
+      this.recordDnsCheck(b, hit, started, true);
+    }
+    return b.build(parsed.normalized);
+  }
+
+  /** Records the DNS check (and its span); returns the MX hosts to probe, if any. */
+  private recordDnsCheck(
+    b: VerdictBuilder,
+    lookup: MxLookup | 'aborted',
+    started: number,
+    cached: boolean,
+  ): MxHost[] | null {
+    // Started after the fact: a cached answer took no time, and a lookup's span would need
+    // the context across the await; its duration is the check's own measure.
+    const span = this.tracer.startSpan('check dns', {
+      attributes: { 'efv.check.name': 'dns', 'efv.dns.cached': cached },
+      startTime: performance.timeOrigin + started,
+    });
+    recordDns(b, lookup, started);
+    endCheckSpan(span, b, lookup === 'aborted' ? 'aborted' : lookup.kind);
+    return lookup !== 'aborted' && (lookup.kind === 'mx' || lookup.kind === 'implicit_mx') ? lookup.hosts : null;
   }
 
   /** Only the synchronous local checks (syntax and lists), for callers and benchmarks that want no I/O. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
 
 const signal = new AbortController().signal;
@@ -52,5 +53,46 @@ describe('createValidator with local checks', () => {
     const v = await bare.validate('admin@mailinator.com', { signal });
     expect(v).toMatchObject({ verdict: 'deliverable', reason: null, flags: [] });
     expect(v.checks.map((c) => c.name)).toEqual(['syntax']);
+  });
+});
+
+describe('validateNow: the verdict without I/O', () => {
+  it('gives what validate gives when only local checks run', async () => {
+    const validator = createValidator(loadConfig({}, { CHECK_DNS: 'false' }).validation);
+    for (const address of ['jane.doe@example.com', 'not-an-address', 'admin@mailinator.com', 'jane@gmail.con']) {
+      const now = validator.validateNow(address);
+      const later = await validator.validate(address, { signal });
+      expect(now).toBeDefined();
+      expect({ ...now!, checks: now!.checks.map((c) => ({ ...c, durationMs: 0 })) }).toEqual({
+        ...later,
+        checks: later.checks.map((c) => ({ ...c, durationMs: 0 })),
+      });
+    }
+  });
+
+  it('answers a syntax failure at once, and defers to validate when the provider must be asked', () => {
+    const validator = createValidator(
+      loadConfig({}, { CHECK_DNS: 'false', CHECK_PROVIDER: 'true', PROVIDER_URL: 'http://127.0.0.1:9/verify' })
+        .validation,
+    );
+    expect(validator.validateNow('two@@example.com')).toMatchObject({ verdict: 'undeliverable' });
+    expect(validator.validateNow('jane@example.com')).toBeUndefined();
+  });
+
+  it('with the DNS check, answers from a cached lookup and defers on a miss', async () => {
+    const dns = await startLocalDnsServer({ 'example.com': { mx: [{ exchange: 'mx.example.com', preference: 10 }] } });
+    try {
+      const validator = createValidator(
+        loadConfig({}, { CHECK_DNS: 'true', DNS_SERVERS: `127.0.0.1:${dns.port}` }).validation,
+      );
+      expect(validator.validateNow('jane@example.com')).toBeUndefined();
+      const looked = await validator.validate('jane@example.com', { signal });
+      const cached = validator.validateNow('ann@example.com');
+      expect(cached).toMatchObject({ verdict: looked.verdict, flags: looked.flags });
+      expect(cached!.checks.map((c) => [c.name, c.status])).toEqual(looked.checks.map((c) => [c.name, c.status]));
+      expect(dns.queries.get('example.com MX')).toBe(1);
+    } finally {
+      await dns.close();
+    }
   });
 });

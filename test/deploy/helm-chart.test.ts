@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 import { pipelineFields } from '../../src/pipeline/options.js';
 import { repoRoot, run, runOk } from './tools.js';
 
@@ -315,6 +316,41 @@ describe('helm chart', () => {
       expect(envOf(c, 'KAFKA_CLIENT_ID')).toBeUndefined();
       expect(envOf(c, 'NODE_OPTIONS')?.value).toBe('--max-old-space-size=384');
       expect(c.image).toBe('registry.example.com/streaming/email-flow-validator:1.2.3');
+    });
+
+    it('mounts the Kafka TLS Secret read-only and points the processor at its files', () => {
+      const cm = settings(manifests);
+      const dir = '/etc/email-flow-validator/kafka-tls';
+      expect(cm.data).toMatchObject({
+        KAFKA_SSL_CA_FILE: `${dir}/ca.crt`,
+        KAFKA_SSL_CERT_FILE: `${dir}/tls.crt`,
+        KAFKA_SSL_KEY_FILE: `${dir}/tls.key`,
+      });
+      const pod = only(manifests, 'Deployment').spec.template.spec;
+      const volume = (pod.volumes as Manifest[]).find((v) => v.name === 'kafka-tls');
+      expect(volume?.secret).toMatchObject({ secretName: 'kafka-client-tls', defaultMode: 0o440 });
+      const mount = (processor(manifests).volumeMounts as Manifest[]).find((m) => m.name === 'kafka-tls');
+      expect(mount).toMatchObject({ mountPath: dir, readOnly: true });
+      // What the chart renders, the processor accepts (paths only; the files exist in the pod).
+      const kafka = loadConfig(
+        {},
+        {
+          ...cm.data,
+          KAFKA_BROKERS: 'k:9093',
+          KAFKA_SASL_USERNAME: 'u', // from the Secret in the pod
+          KAFKA_SASL_PASSWORD: 'p',
+        },
+      ).kafka;
+      expect(kafka.sslCaFile).toBe(`${dir}/ca.crt`);
+    });
+
+    it('leaves TLS files out by default, and turns TLS on when a Secret is given', () => {
+      const defaults = render();
+      expect(settings(defaults).data).not.toHaveProperty('KAFKA_SSL_CA_FILE');
+      expect(only(defaults, 'Deployment').spec.template.spec.volumes.map((v: Manifest) => v.name)).toEqual(['tmp']);
+      const withSecret = render(['--set', 'kafka.tls.secretName=ca-only']);
+      expect(settings(withSecret).data).toMatchObject({ KAFKA_SSL: 'true' });
+      expect(settings(withSecret).data).not.toHaveProperty('KAFKA_SSL_CERT_FILE');
     });
 
     it('scrapes /metrics through a ServiceMonitor on the named port', () => {

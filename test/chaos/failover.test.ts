@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { startNode, stopNode } from '../../dev/kafka/cluster.mjs';
 import { signupEventType } from '../../src/schemas.js';
 import {
   committedTotal,
@@ -7,6 +6,7 @@ import {
   endOffsets,
   endTotal,
   kafkaFor,
+  killLeadersMidStream,
   missingInputs,
   processorEnv,
   produceUntilStopped,
@@ -15,7 +15,6 @@ import {
   startProcessorChild,
   useOwnCluster,
   waitFor,
-  withAdminOn,
 } from '../helpers/children.js';
 import { resultType } from '../helpers/processor.js';
 
@@ -68,13 +67,6 @@ async function explainMissing(
   return `missing ${coord}: input eventId ${eventId}; results with that eventId: ${found.join(' ') || 'none'}; commits of p${partition} near it: ${commits.join(',')}`;
 }
 
-async function leaderOf(topic: string, partition: number): Promise<number> {
-  return withAdminOn(brokers, async (admin) => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
-  });
-}
-
 describe('broker failover', () => {
   it('loses no event when the leaders of an input and a result partition are killed mid-stream', async () => {
     const topics = { input: 'fo', valid: 'fo.valid', invalid: 'fo.invalid', dlq: 'fo.dlq' };
@@ -92,27 +84,10 @@ describe('broker failover', () => {
     // A steady stream until both faults are over, so each kill lands while events flow.
     const producing = produceUntilStopped(producer, topics.input, { chunk: 250, pauseMs: 200 });
     const committed = () => committedTotal(brokers, groupId, topics.input);
-    const recoveries: string[] = [];
-
-    for (const [topic, label] of [
+    const recoveries = await killLeadersMidStream(CLUSTER, brokers, committed, [
       [topics.input, 'input'],
       [topics.valid, 'result'],
-    ] as const) {
-      const before = await committed();
-      await waitFor(
-        `progress before killing the ${label} leader`,
-        async () => (await committed()) >= before + 3000,
-        120_000,
-      );
-      const leader = await leaderOf(topic, 0);
-      const killedAt = Date.now();
-      const atKill = await committed();
-      await stopNode({ name: CLUSTER, id: leader, signal: 'SIGKILL' });
-      await waitFor(`progress with the ${label} leader down`, async () => (await committed()) > atKill + 1000, 120_000);
-      recoveries.push(`${label} leader (node ${leader}) killed: progress again after ${Date.now() - killedAt} ms`);
-      await new Promise((r) => setTimeout(r, 2000));
-      await startNode({ name: CLUSTER, id: leader });
-    }
+    ]);
     const produced = await producing.stop();
     await producer.disconnect();
     // The guarantee under test is the processor's: a result for every record the input topic

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
-import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
+import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
 import { DLQ_HEADERS } from '../../src/pipeline/route.js';
 import { signupMessage } from '../../src/produce/publish-signups.js';
 import { syntheticSignups } from '../../src/produce/synthetic.js';
@@ -266,5 +266,72 @@ export function processorEnv(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     // A killed member's partitions move once its session expires; keep that short.
     KAFKA_SESSION_TIMEOUT_MS: '8000',
+  };
+}
+
+async function leaderOf(brokers: string[], topic: string, partition: number): Promise<number> {
+  return withAdminOn(brokers, async (admin) => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+  });
+}
+
+/**
+ * For each target in turn: waits for 3,000 more committed inputs, SIGKILLs the leader of
+ * partition 0 of the topic, waits for 1,000 more committed with it down, restarts it.
+ * Returns how long progress took to resume after each kill.
+ */
+export async function killLeadersMidStream(
+  cluster: string,
+  brokers: string[],
+  committed: () => Promise<number>,
+  targets: (readonly [topic: string, label: string])[],
+): Promise<string[]> {
+  const recoveries: string[] = [];
+  for (const [topic, label] of targets) {
+    const before = await committed();
+    await waitFor(
+      `progress before killing the ${label} leader`,
+      async () => (await committed()) >= before + 3000,
+      120_000,
+    );
+    const leader = await leaderOf(brokers, topic, 0);
+    const killedAt = Date.now();
+    const atKill = await committed();
+    await stopNode({ name: cluster, id: leader, signal: 'SIGKILL' });
+    await waitFor(`progress with the ${label} leader down`, async () => (await committed()) > atKill + 1000, 120_000);
+    recoveries.push(`${label} leader (node ${leader}) killed: progress again after ${Date.now() - killedAt} ms`);
+    await new Promise((r) => setTimeout(r, 2000));
+    await startNode({ name: cluster, id: leader });
+  }
+  return recoveries;
+}
+
+/** Keeps a processor running as Kubernetes would: started again whenever it exits, until stopped. */
+export function supervisedProcessor(
+  env: Record<string, string>,
+  name: string,
+): { current(): ProcessorChild; restarts(): number; stop(): Promise<number | null> } {
+  let child = startProcessorChild(env, name);
+  let restarts = 0;
+  let stopping = false;
+  const loop = (async () => {
+    for (;;) {
+      await child.exited;
+      if (stopping) return;
+      restarts++;
+      child = startProcessorChild(env, `${name}${restarts}`);
+    }
+  })();
+  return {
+    current: () => child,
+    restarts: () => restarts,
+    async stop() {
+      stopping = true;
+      child.child.kill('SIGTERM');
+      const code = await child.exited;
+      await loop;
+      return code;
+    },
   };
 }

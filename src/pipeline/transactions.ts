@@ -34,6 +34,13 @@ export interface TransactionHooks<M> {
 export class TransactionalPublisher<M> {
   private readonly batcher: LingerBatcher<Pending<M>>;
   private readonly partitions = new PartitionAssigner();
+  /**
+   * Set by the first failed transaction. Its records were marked done when it was prepared,
+   * so a later transaction would commit their input offsets without their results: after a
+   * failure nothing more is sent, and the processor stops and restarts from the committed
+   * offsets.
+   */
+  private failure: Error | undefined;
 
   constructor(
     private readonly producer: Producer,
@@ -56,6 +63,7 @@ export class TransactionalPublisher<M> {
   }
 
   publish(record: OutgoingRecord, meta: M): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
   }
 
@@ -64,6 +72,10 @@ export class TransactionalPublisher<M> {
   }
 
   private async send(batch: Pending<M>[]): Promise<void> {
+    if (this.failure) {
+      for (const p of batch) p.reject(this.failure);
+      return;
+    }
     const { keep, offsets } = this.hooks.prepare(batch.map((p) => p.meta));
     const byTopic = new Map<string, Message[]>();
     const sentTo = new Set<string>();
@@ -101,6 +113,7 @@ export class TransactionalPublisher<M> {
     } catch (err) {
       // Nothing of this transaction becomes visible; the caller treats it as fatal so the
       // records are read again from the last committed offsets.
+      this.failure = err as Error;
       await txn.abort().catch(() => {});
       this.onBatch?.(kept, performance.now() - started, err as Error);
       this.log.error({ err: (err as Error).message, records: kept }, 'transaction failed; aborted');

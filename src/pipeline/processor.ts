@@ -646,42 +646,28 @@ export class Processor {
     errorCode: ErrorCode | null,
     started: number,
   ): void {
+    let publishSpan = NO_SPAN;
     if (span === NO_SPAN) {
       // No SDK: the input's trace context (if any) goes on unchanged.
       if (ctx !== ROOT_CONTEXT) injectContext(ctx, record.headers);
-      this.publish(st, src, record, NO_SPAN, span, dest, verdict, errorCode, started);
-      return;
-    }
-    const publishSpan = this.tracer.startSpan(
-      `${record.topic} publish`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.operation.type': 'publish',
-          'messaging.destination.name': record.topic,
+    } else {
+      publishSpan = this.tracer.startSpan(
+        `${record.topic} publish`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'publish',
+            'messaging.destination.name': record.topic,
+          },
         },
-      },
-      ctx,
-    );
-    // The output record continues the producer's trace, so a downstream consumer does too.
-    injectContext(trace.setSpan(ctx, publishSpan), record.headers);
-    if (errorCode) span.setAttribute('efv.error.code', errorCode);
-    span.setAttribute('efv.destination', dest);
-    this.publish(st, src, record, publishSpan, span, dest, verdict, errorCode, started);
-  }
-
-  private publish(
-    st: PartitionState,
-    src: SourceCoordinates,
-    record: OutgoingRecord,
-    publishSpan: Span,
-    span: Span,
-    dest: Destination,
-    verdict: Verdict | null,
-    errorCode: ErrorCode | null,
-    started: number,
-  ): void {
+        ctx,
+      );
+      // The output record continues the producer's trace, so a downstream consumer does too.
+      injectContext(trace.setSpan(ctx, publishSpan), record.headers);
+      if (errorCode) span.setAttribute('efv.error.code', errorCode);
+      span.setAttribute('efv.destination', dest);
+    }
     this.publisher.publish(record, { st, offset: Number(src.offset) }).then(
       () => {
         publishSpan.end();

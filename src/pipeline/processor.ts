@@ -527,9 +527,8 @@ export class Processor {
   /** The verdict without I/O, or undefined when it needs I/O (or the validator failed: then it runs scheduled). */
   private validateNow(email: string, ctx: Context): Verdict | undefined {
     const validator = this.deps.validator;
-    if (!validator.validateNow) return undefined;
     try {
-      return this.spans ? context.with(ctx, () => validator.validateNow!(email)) : validator.validateNow(email);
+      return this.spans ? context.with(ctx, () => validator.validateNow?.(email)) : validator.validateNow?.(email);
     } catch {
       return undefined;
     }

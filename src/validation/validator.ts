@@ -102,17 +102,19 @@ export class EmailValidator implements Validator {
   }
 
   /**
-   * The verdict without I/O, when there is one: the local checks decided it, or no I/O check
-   * is on, or the DNS check is the only one and its answer is cached. Undefined otherwise
+   * The verdict without I/O, when there is one and neither the provider nor SMTP is on: the
+   * local checks decided it, or the DNS check is off or its answer is cached. Undefined otherwise
    * (the caller then runs `validate`). The same checks, spans and verdict as `validate`.
    */
   validateNow(address: string): Verdict | undefined {
+    const { dns, provider, smtp } = this.checks;
+    // With the provider or SMTP on, almost every address needs I/O: decline before the local
+    // checks, which `validate` would otherwise run a second time.
+    if (provider !== null || smtp !== null) return undefined;
     const b = new VerdictBuilder();
     const parsed = this.runLocal(address, b);
     if (parsed === null) return b.build('');
     if (!parsed.ok) return b.build(parsed.normalized);
-    const { dns, provider, smtp } = this.checks;
-    if (provider !== null || smtp !== null) return undefined;
     if (dns !== null && !parsed.addressLiteral) {
       const started = performance.now();
       const hit = dns.cached(parsed.asciiDomain);

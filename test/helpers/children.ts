@@ -243,6 +243,24 @@ export async function resultsByInput(
 }
 
 /** Input coordinates without any result. */
+/**
+ * Reads every result and dead letter of the run: which input offsets got none (`missing`)
+ * and how many results there were beyond one per input (`duplicates`).
+ */
+export async function answeredInputs(
+  brokers: string[],
+  topics: { input: string; valid: string; invalid: string; dlq: string },
+  options: { readCommitted?: boolean } = {},
+): Promise<{ missing: string[]; duplicates: number; results: number }> {
+  const { counts, records } = await resultsByInput(
+    brokers,
+    { results: [topics.valid, topics.invalid], deadLetter: topics.dlq },
+    options,
+  );
+  const missing = missingInputs(await endOffsets(brokers, topics.input), counts);
+  return { missing, duplicates: records - counts.size, results: records };
+}
+
 export function missingInputs(inputEnds: Map<number, number>, counts: Map<string, number>): string[] {
   const missing: string[] = [];
   for (const [p, high] of inputEnds)

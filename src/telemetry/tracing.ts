@@ -1,5 +1,5 @@
 import { context, DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
-import type { tracing } from '@opentelemetry/sdk-node';
+import type * as tracing from '@opentelemetry/sdk-trace';
 import type { TelemetryOptions } from '../config.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
@@ -63,8 +63,9 @@ export async function startTracing(
   );
   // Loaded only here: the SDK and its exporters cost ~30 MB and startup time a process
   // without tracing does not need.
-  const [{ NodeSDK, resources }, { UndiciInstrumentation }] = await Promise.all([
+  const [{ NodeSDK }, resources, { UndiciInstrumentation }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation-undici'),
   ]);
   const sdk = new NodeSDK({

@@ -816,6 +816,23 @@ describe('helm chart', () => {
       ['defaults', []],
       ['every option on, KEDA', ['-f', fixture('all-options-keda.yaml')]],
       ['every option on, HPA', ['-f', fixture('all-options-hpa.yaml')]],
+      [
+        'brokers, registry, collector and resolvers on their own ports',
+        [
+          '--set-json',
+          'kafka.brokers=["kafka:9096"]',
+          '--set',
+          'schemaRegistry.url=https://registry.example.com',
+          '--set',
+          'tracing.enabled=true',
+          '--set',
+          'tracing.endpoint=http://collector:4317',
+          '--set',
+          'extraEnv.DNS_SERVERS=10.0.0.10:5353',
+          '--set',
+          'extraEnv.CHECK_SMTP=true',
+        ],
+      ],
     ])('%s', (_what, args) => {
       const res = run('kube-check', [], repoRoot, renderText(args));
       expect(res.status, res.stdout).toBe(0);

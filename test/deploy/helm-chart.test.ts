@@ -24,8 +24,12 @@ function renderText(args: string[] = []): string {
   return runOk('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
 }
 
+/** Renders, and checks every value set a test renders against the Kubernetes API types. */
 function render(args: string[] = []): Manifest[] {
-  return parseAllDocuments(renderText(args))
+  const text = renderText(args);
+  const checked = run('kube-check', [], repoRoot, text);
+  if (checked.status !== 0) throw new Error(`kube-check refused helm template ${args.join(' ')}:\n${checked.stdout}`);
+  return parseAllDocuments(text)
     .map((doc) => {
       if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
       return doc.toJS() as Manifest | null;
@@ -757,6 +761,14 @@ describe('helm chart', () => {
       const expected = processorErrors(env as Env);
       expect(expected.length, 'the processor refuses it').toBeGreaterThan(0);
       expect(helmErrors(args)).toEqual(expected);
+    });
+
+    it('writes whole numbers from a values file as integers, as the processor reads them', () => {
+      const json = ['--set-json', 'extraEnv={"DNS_CACHE_SIZE":1000000,"DNS_TRIES":3}'];
+      expect(settings(render(json)).data).toMatchObject({ DNS_CACHE_SIZE: '1000000', DNS_TRIES: '3' });
+      expect(helmErrors(['--set-json', 'extraEnv={"DNS_TIMEOUT_MS":2.5}'])).toEqual(
+        processorErrors({ DNS_TIMEOUT_MS: '2.5' }),
+      );
     });
 
     it('refuses, in one message, every extraEnv key the chart sets itself', () => {

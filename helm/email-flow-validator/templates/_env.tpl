@@ -57,3 +57,22 @@ OTEL_TRACES_SAMPLER_ARG: {{ .Values.tracing.samplerArg | toString | quote }}
 OTEL_SDK_DISABLED: "true"
 {{- end }}
 {{- end }}
+
+{{/*
+An extraEnv value as the string the processor reads. Numbers in values files arrive as
+floats; a whole one is written as an integer, never as 1e+06.
+*/}}
+{{- define "efv.envValue" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}{{ int64 . }}
+{{- else }}{{ toString . }}
+{{- end }}
+{{- end }}
+
+{{/* The ConfigMap's data as a dict: the chart's variables and extraEnv. */}}
+{{- define "efv.allEnv" -}}
+{{- $env := include "efv.chartEnv" . | fromYaml }}
+{{- range $name, $value := .Values.extraEnv }}
+{{- $_ := set $env $name (include "efv.envValue" $value) }}
+{{- end }}
+{{- toJson $env }}
+{{- end }}

@@ -93,10 +93,7 @@ generated from it into _config-fields.tpl), with the same messages, all reported
 {{- if $errors }}
 {{- fail (printf "invalid values:\n  - %s" (join "\n  - " $errors)) }}
 {{- end }}
-{{- $env := include "efv.chartEnv" . | fromYaml }}
-{{- range $name, $value := .Values.extraEnv }}
-{{- $_ := set $env $name (toString $value) }}
-{{- end }}
+{{- $env := include "efv.allEnv" . | fromJson }}
 {{- $fields := include "efv.configFields" . | fromJsonArray }}
 {{- $values := dict }}
 {{- range $f := $fields }}

@@ -342,7 +342,8 @@ function short(v: number): string {
 
 /**
  * The dashboard as Grafana lays it out (24 columns, 30 px per grid row): each panel a frame
- * with its title, its series as lines over the run, and the last value of each in a legend.
+ * with its title, its series as lines over the run, and the peak of each in a legend; the
+ * rows' titles above their panels.
  */
 function renderSvg(data: Map<Json, Json[]>, start: number, end: number, rename: (s: string) => string): string {
   const col = 50;
@@ -356,6 +357,10 @@ function renderSvg(data: Map<Json, Json[]>, start: number, end: number, rename: 
     `<rect width="${width}" height="${height}" fill="#111217"/>`,
     `<text x="8" y="24" fill="#d8d9da" font-size="16">${escapeXml(dashboard.title)} — series from a real Prometheus scraping a real processor (${end - start} s run)</text>`,
   ];
+  for (const row of (dashboard.panels as Json[]).filter((p) => p.type === 'row')) {
+    const ry = row.gridPos.y * rowH + 36 + 20;
+    out.push(`<text x="8" y="${ry}" fill="#d8d9da" font-size="14" font-weight="bold">${escapeXml(row.title)}</text>`);
+  }
   for (const [panel, series] of data) {
     const { x, y, w, h } = panel.gridPos as { x: number; y: number; w: number; h: number };
     const px = x * col + 4;
@@ -395,12 +400,14 @@ function renderSvg(data: Map<Json, Json[]>, start: number, end: number, rename: 
       out.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${coords}"/>`);
       const s = series[i]!;
       const name = rename(legend(String(s.legend), s.metric) || JSON.stringify(s.metric));
-      const last = pts.length > 0 ? short(pts[pts.length - 1]![1]) : '–';
+      const peak = pts.length > 0 ? short(Math.max(...pts.map(([, v]) => v))) : '–';
       const lx = 8 + (i % 2) * (pw / 2);
       const ly = ph - 30 + Math.floor(i / 2) * 12;
       if (ly < ph - 2) {
         out.push(`<rect x="${lx}" y="${ly - 8}" width="8" height="8" fill="${colour}"/>`);
-        out.push(`<text x="${lx + 12}" y="${ly}" fill="#ccccdc">${escapeXml(`${name}: ${last}`.slice(0, 60))}</text>`);
+        out.push(
+          `<text x="${lx + 12}" y="${ly}" fill="#ccccdc">${escapeXml(`${name}: max ${peak}`.slice(0, 60))}</text>`,
+        );
       }
     });
     out.push('</g>');

@@ -586,6 +586,13 @@ describe('helm chart', () => {
       });
     });
 
+    it("skips the scaler's certificate check only when the processor's is off too", () => {
+      const tls = [...keda, '--set', 'kafka.ssl=true'];
+      expect(only(render(tls), 'ScaledObject').spec.triggers[0].metadata).not.toHaveProperty('unsafeSsl');
+      const off = render([...tls, '--set', 'extraEnv.KAFKA_SSL_REJECT_UNAUTHORIZED=false']);
+      expect(only(off, 'ScaledObject').spec.triggers[0].metadata.unsafeSsl).toBe('true');
+    });
+
     it('needs no authentication without TLS files or SASL', () => {
       const manifests = render(keda);
       expect(manifests.filter((m) => m.kind === 'TriggerAuthentication')).toEqual([]);

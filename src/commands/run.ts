@@ -79,7 +79,7 @@ export async function startService(
     logger,
     options.spanProcessors ? { spanProcessors: options.spanProcessors } : {},
   );
-  const metrics = new ProcessorMetrics();
+  const metrics = new ProcessorMetrics({ delivery: config.pipeline.delivery });
   let processor: Processor | undefined;
   let server: OperationsServer | undefined;
   try {

@@ -5,6 +5,7 @@ import type { Destination } from '../pipeline/route.js';
 import type { BreakerState } from '../validation/circuit-breaker.js';
 import type { MxCacheStats } from '../validation/dns.js';
 import type { Verdict } from '../validation/types.js';
+import { PROCESSOR_VERSION } from '../version.js';
 
 const PREFIX = 'efv_';
 
@@ -168,8 +169,23 @@ export class ProcessorMetrics implements ProcessorObserver {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; delivery?: string } = {}) {
     const self = this;
+    // Constant 1; its labels tell which build runs where (dashboards join on it, alerts
+    // can name the version that started failing).
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1: the processor version, the Node.js major version and the delivery mode.',
+      labelNames: ['version', 'node_major', 'delivery'] as const,
+      registers: [this.registry],
+    }).set(
+      {
+        version: PROCESSOR_VERSION,
+        node_major: process.versions.node.split('.')[0]!,
+        delivery: options.delivery ?? 'at-least-once',
+      },
+      1,
+    );
     let seen = { hits: 0, misses: 0 };
     // Counters fed from the resolver's running totals at scrape time: nothing on the hot path.
     const lookups = new Counter({

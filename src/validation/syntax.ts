@@ -138,9 +138,8 @@ function idnForms(domain: string): IdnForms {
  * need them where RFC 5892 CONTEXTJ allows (UTS #46 CheckJoiners decides), a local part
  * never (refused by its scanner).
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE_INSIDE =
-  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\p{Co}\p{Noncharacter_Code_Point}\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[^\P{Cf}\u200c\u200d]/u;
+  /[^\P{Cc}\t]|[\p{Co}\p{Noncharacter_Code_Point}\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[^\P{Cf}\u200c\u200d]/u;
 const EDGE_SPACE = /^[\p{White_Space}\ufeff]+|[\p{White_Space}\ufeff]+$/gu;
 
 /** The detail for a character UNSAFE_INSIDE matched. */

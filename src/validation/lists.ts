@@ -82,6 +82,8 @@ export class EmailLists {
   private readonly free: Set<string>;
   private readonly roles: Set<string>;
   private readonly allow: Set<string>;
+  /** Shipped relays and institutions: never disposable by a packaged list (a deny-list file still wins). */
+  private readonly shippedAllow: Set<string>;
   private readonly deny: Set<string>;
   private readonly relays: Set<string>;
   private readonly known: Set<string>;
@@ -95,8 +97,9 @@ export class EmailLists {
     this.disposable = lowerSet(sources.disposable);
     this.roles = lowerSet(sources.roles);
     this.relays = lowerSet(sources.relays ?? RELAY_DOMAINS);
-    // Relays and institutions are never disposable, whatever a list says.
-    this.allow = lowerSet([...(sources.allow ?? []), ...(sources.institutions ?? INSTITUTION_DOMAINS), ...this.relays]);
+    this.allow = lowerSet(sources.allow ?? []);
+    // Relays and institutions are never disposable, whatever a packaged list says.
+    this.shippedAllow = lowerSet([...(sources.institutions ?? INSTITUTION_DOMAINS), ...this.relays]);
     this.deny = lowerSet(sources.deny ?? []);
     // The free-provider list also carries typo-squatting domains (gmial.com) that the
     // disposable lists know better, and RFC 2606 names that no provider runs.
@@ -111,7 +114,7 @@ export class EmailLists {
       pushTo(this.targetsBySuffix, t.suffix, t);
       pushTo(this.targetsByLabel, t.label, t);
     }
-    this.known = lowerSet([...(sources.known ?? []), ...this.allow, ...this.typoTargetSet]);
+    this.known = lowerSet([...(sources.known ?? []), ...this.allow, ...this.shippedAllow, ...this.typoTargetSet]);
   }
 
   get sizes(): { disposable: number; free: number; roles: number; allow: number; deny: number; known: number } {
@@ -153,7 +156,8 @@ export class EmailLists {
   private computeFacts(domain: string): DomainFacts {
     const allowed = matchesSuffix(this.allow, domain);
     const denied = !allowed && matchesSuffix(this.deny, domain);
-    const disposable = denied || (!allowed && matchesZone(this.disposable, domain));
+    const disposable =
+      denied || (!allowed && !matchesSuffix(this.shippedAllow, domain) && matchesZone(this.disposable, domain));
     const free = this.free.has(domain);
     const relay = matchesSuffix(this.relays, domain);
     let suggestion: string | null = null;

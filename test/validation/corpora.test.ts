@@ -277,6 +277,6 @@ describe('typo corpus', () => {
       );
       expect(ok / typos.length).toBeGreaterThanOrEqual(0.95);
       expect(falseTypos).toEqual([]);
-    });
+    }, 180_000);
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../src/validation/syntax.js';
 
@@ -365,5 +366,38 @@ describe('parseAddress: RFC 5321/5322/6531 vectors', () => {
   it('marks address literals so DNS is skipped', () => {
     const r = parseAddress('user@[192.0.2.1]');
     expect(r).toMatchObject({ ok: true, addressLiteral: true, asciiDomain: '[192.0.2.1]' });
+  });
+});
+
+describe('one canonical form per mailbox (property)', () => {
+  const label = fc.stringMatching(/^[a-z0-9äöüßéçñøåαβγдж中文한국\u0915\u094d\u0937-]{1,12}$/);
+  const domain = fc.tuple(
+    fc.array(label, { minLength: 1, maxLength: 3 }),
+    fc.constantFrom('com', 'de', 'xn--p1ai', 'рф', 'co.uk'),
+  );
+  const local = fc.stringMatching(/^[a-zA-Z0-9._+éü-]{1,16}$/);
+  const casing = fc.constantFrom(
+    (s: string) => s,
+    (s: string) => s.toUpperCase(),
+    (s: string) => s.normalize('NFD'),
+  );
+
+  it('the display and machine forms parse back to themselves and to each other', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(local, domain, casing, (l, [labels, tld], spell) => {
+        const r = parseAddress(`${l}@${spell([...labels, tld].join('.'))}`);
+        if (!r.ok) return;
+        accepted++;
+        for (const again of [parseAddress(r.normalized), parseAddress(r.canonical)]) {
+          expect(again).toMatchObject({ ok: true, normalized: r.normalized, canonical: r.canonical });
+        }
+        expect(r.canonical).toBe(`${r.local}@${r.asciiDomain}`);
+        expect(/^[\x21-\x7e]+$/.test(r.asciiDomain)).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+    // The generator must reach accepted addresses, or the property says nothing.
+    expect(accepted).toBeGreaterThan(200);
   });
 });

@@ -254,7 +254,7 @@ export function parseAddress(input: string): SyntaxResult {
   }
   // CR or LF anywhere, even at the ends: a line break in an address is an injection attempt
   // or a broken export, never typing.
-  if (control && (s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0)) return fail('invalid_syntax', 'crlf', s);
+  if (control && (s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0)) return fail('invalid_syntax', 'crlf', s.trim());
   if (n0 > 0 && (isEdgeCandidate(s.charCodeAt(0)) || isEdgeCandidate(s.charCodeAt(n0 - 1)))) {
     s = s.replace(EDGE_SPACE, '');
   }

@@ -44,6 +44,8 @@ describe('Unicode hygiene in the validator (not only in the event decoder)', () 
     expect(v).toMatchObject({ verdict: 'undeliverable', reason: 'invalid_syntax', flags: [], canonical: null });
     expect(v.checks[0]).toMatchObject({ name: 'syntax', detail });
     expect(local.validateNow(input)).toMatchObject({ verdict: 'undeliverable', reason: 'invalid_syntax' });
+    // The display form of a refused address is the trimmed input.
+    expect(v.normalized).toBe(input.trim());
   });
 
   it('refuses fullwidth punctuation that UTS #46 maps to a character no host name holds, before any DNS query', async () => {

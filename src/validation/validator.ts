@@ -10,6 +10,7 @@ import { context, type Span, SpanStatusCode, type Tracer, trace } from '@opentel
 import type { ValidationOptions } from '../config.js';
 import { ProcessorError } from '../errors.js';
 import { PROCESSOR_VERSION } from '../version.js';
+import { isPublicAddressLiteral } from './address-literal.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
@@ -69,10 +70,9 @@ export class EmailValidator implements Validator {
       const started = performance.now();
       // The warm-cache path stays synchronous: no promise per cached domain.
       const hit = dns.cached(parsed.asciiDomain);
-      hosts =
-        hit !== undefined
-          ? this.recordDnsCheck(b, hit, started, true)
-          : this.recordDnsCheck(b, await resolveOrTimeout(dns, parsed.asciiDomain, options.signal), started, false);
+      const lookup = hit ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
+      hosts = this.recordDnsCheck(b, lookup, started, hit !== undefined);
+      applyDnsEvidence(b, this.checks.lists, parsed, lookup);
     }
     const { provider } = this.checks;
     if (provider !== null && !b.undeliverable) {
@@ -98,7 +98,7 @@ export class EmailValidator implements Validator {
         endCheckSpan(span, b, answer.detail);
       }
     }
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.canonical);
   }
 
   /**
@@ -120,8 +120,9 @@ export class EmailValidator implements Validator {
       const hit = dns.cached(parsed.asciiDomain);
       if (hit === undefined) return undefined;
       this.recordDnsCheck(b, hit, started, true);
+      applyDnsEvidence(b, this.checks.lists, parsed, hit);
     }
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.canonical);
   }
 
   /** Records the DNS check (and its span); returns the MX hosts to probe, if any. */
@@ -147,7 +148,7 @@ export class EmailValidator implements Validator {
     const b = new VerdictBuilder();
     const parsed = this.runLocal(address, b);
     if (parsed === null) return b.build('');
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.ok ? parsed.canonical : null);
   }
 
   /** Syntax then lists; returns the parse (or null for a non-string), having recorded both checks. */
@@ -162,7 +163,20 @@ export class EmailValidator implements Validator {
       b.addCheck(outcome('syntax', parsed.reason, parsed.detail, started));
       return parsed;
     }
-    b.addCheck(outcome('syntax', null, parsed.addressLiteral ? 'address_literal' : null, started));
+    if (parsed.addressLiteral) {
+      // Judged here and never probed: DNS, the lists and SMTP all skip literals.
+      const pub = isPublicAddressLiteral(parsed.asciiDomain);
+      b.addCheck(
+        outcome(
+          'syntax',
+          pub ? 'address_literal' : 'invalid_domain',
+          pub ? 'address_literal_public' : 'address_literal_private',
+          started,
+        ),
+      );
+    } else {
+      b.addCheck(outcome('syntax', null, null, started));
+    }
     if (parsed.smtputf8) b.flag('smtputf8');
     const { lists } = this.checks;
     if (lists !== null && !parsed.addressLiteral) {
@@ -178,7 +192,12 @@ export class EmailValidator implements Validator {
   }
 }
 
-/** Flags what the lists know about the address and returns the lists check's reason. */
+/**
+ * Flags what the lists know about the address and returns the lists check's reason. A
+ * typo of a big provider is reported as `possible_typo` even when a disposable list
+ * carries the typo domain (typo-squats are listed): the suggestion is what the sign-up
+ * form should show. A privacy relay gets the `relay` flag and no risk.
+ */
 function applyLists(
   b: VerdictBuilder,
   lists: EmailLists,
@@ -187,22 +206,40 @@ function applyLists(
   const facts = lists.domainFacts(parsed.asciiDomain);
   let reason: Reason | null = null;
   let detail: string | null = null;
+  if (facts.suggestion !== null) {
+    reason = 'possible_typo';
+    b.suggest(`${parsed.local}@${facts.suggestion}`);
+    detail = `did_you_mean=${facts.suggestion}`;
+  }
   if (facts.disposable) {
-    reason = 'disposable';
+    reason ??= 'disposable';
     b.flag('disposable');
-    if (facts.denied) detail = 'deny_list';
+    if (facts.denied) detail ??= 'deny_list';
   }
   if (lists.isRole(parsed.local)) {
     reason ??= 'role';
     b.flag('role');
   }
   if (facts.free) b.flag('free');
-  if (facts.suggestion !== null) {
-    reason ??= 'possible_typo';
-    b.suggest(`${parsed.local}@${facts.suggestion}`);
-    detail ??= `did_you_mean=${facts.suggestion}`;
-  }
+  if (facts.relay) b.flag('relay');
   return { reason, detail };
+}
+
+/**
+ * DNS evidence for a typo: a domain one edit from a provider with a short name (`aoll.com`)
+ * is only suggested once DNS says it receives no mail (NXDOMAIN, or no MX and no address);
+ * where it has mail servers it is somebody's real domain.
+ */
+function applyDnsEvidence(
+  b: VerdictBuilder,
+  lists: EmailLists | null,
+  parsed: ParsedAddress,
+  lookup: MxLookup | 'aborted',
+): void {
+  if (lists === null || b.hasSuggestion || lookup === 'aborted') return;
+  if (lookup.kind !== 'nxdomain' && lookup.kind !== 'no_mx') return;
+  const weak = lists.domainFacts(parsed.asciiDomain).weakSuggestion;
+  if (weak !== null) b.suggest(`${parsed.local}@${weak}`);
 }
 
 /** Ends a check span with the outcome just recorded (the builder's last check). */

@@ -15,7 +15,7 @@ import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
-import { type SmtpAnswer, SmtpProber } from './smtp.js';
+import { createSmtpProber, type SmtpAnswer, type SmtpObserver, type SmtpProber } from './smtp.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
@@ -31,6 +31,8 @@ export interface ValidatorDeps {
   onProviderBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
   /** Told of every provider HTTP request's outcome and duration (metrics hook here). */
   onProviderRequest?: (outcome: string, durationMs: number) => void;
+  /** Told of SMTP probe outcomes and back-offs per mail provider (metrics hook here). */
+  smtpObserver?: SmtpObserver;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
@@ -174,6 +176,7 @@ export class EmailValidator implements Validator {
   }
 
   async close(): Promise<void> {
+    this.checks.smtp?.close();
     await this.checks.provider?.close();
   }
 }
@@ -313,14 +316,6 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
       });
     }
   }
-  const smtp = options.smtpEnabled
-    ? new SmtpProber({
-        helo: options.smtpHelo,
-        from: options.smtpFrom,
-        port: options.smtpPort,
-        timeoutMs: options.smtpTimeoutMs,
-        catchAllCheck: options.smtpCatchAllCheck,
-      })
-    : null;
+  const smtp = options.smtpEnabled ? createSmtpProber(options, dns, deps.smtpObserver) : null;
   return new EmailValidator({ lists, dns, provider, smtp });
 }

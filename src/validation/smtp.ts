@@ -120,9 +120,12 @@ export interface HostResolver {
 
 const DETAIL_TEXT_MAX = 160;
 
-/** Text a server sent, made safe for a detail or a span attribute. */
+/**
+ * Text a server sent, made safe for a detail or a span attribute. Redacted before it is
+ * cut, so no part of an address survives the cut; the text is bounded by the reply cap.
+ */
 export function replyText(text: string): string {
-  return cleanText(redactAddresses(cleanText(text, 1024)), DETAIL_TEXT_MAX);
+  return cleanText(redactAddresses(cleanText(text, Number.POSITIVE_INFINITY)), DETAIL_TEXT_MAX);
 }
 
 function describe(step: string, r: SmtpReply): string {

@@ -139,11 +139,6 @@ export class SmtpConversation {
 
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    this.probeBytes += chunk.length;
-    if (this.probeBytes > this.limits.maxProbeBytes) {
-      this.fail('conversation_too_large');
-      return;
-    }
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(LF, start);
@@ -151,12 +146,17 @@ export class SmtpConversation {
       const piece = chunk.subarray(start, end);
       this.partialBytes += piece.length;
       this.replyBytes += piece.length;
+      this.probeBytes += piece.length;
       if (this.partialBytes > MAX_REPLY_LINE_OCTETS) {
         this.fail('line_too_long');
         return;
       }
       if (this.replyBytes > this.limits.maxReplyBytes) {
         this.fail('reply_too_large');
+        return;
+      }
+      if (this.probeBytes > this.limits.maxProbeBytes) {
+        this.fail('conversation_too_large');
         return;
       }
       this.partial.push(piece);

@@ -132,7 +132,7 @@ describe('with default settings the probe reaches no private address', () => {
     '%s, with and without the DNS check: no connection, undeliverable',
     async (address) => {
       const before = smtp.connections;
-      for (const env of [{}, { CHECK_DNS: 'false' }]) {
+      for (const env of [{}, { CHECK_DNS: 'false' }] as Record<string, string>[]) {
         const v = await validator(env).validate(address, { signal });
         expect(v.verdict).toBe('undeliverable');
       }

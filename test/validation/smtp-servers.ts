@@ -22,12 +22,20 @@ export interface Counted {
 }
 
 /** An smtp-server on `host:port` (port 0: any), counting connections; `onRcptTo` decides the answers. */
+/** Sessions open at once across several servers (one mail provider's). */
+export interface Group {
+  open: number;
+  maxOpen: number;
+}
+
 export async function startSmtp(
   host: string,
   port: number,
   onRcptTo: (address: string) => Error | undefined = () => undefined,
   extra: Partial<SMTPServerOptions> = {},
+  more: { group?: Group; rcptDelayMs?: number } = {},
 ): Promise<Counted> {
+  const group = more.group;
   const counted: Counted = {
     host,
     port: 0,
@@ -49,14 +57,21 @@ export async function startSmtp(
       counted.connections++;
       counted.open++;
       counted.maxOpen = Math.max(counted.maxOpen, counted.open);
+      if (group) {
+        group.open++;
+        group.maxOpen = Math.max(group.maxOpen, group.open);
+      }
       callback();
     },
     onClose() {
       counted.open--;
+      if (group) group.open--;
     },
     onRcptTo(address, _session, callback) {
       counted.rcpts.push(address.address);
-      callback(onRcptTo(address.address) ?? null);
+      const answer = () => callback(onRcptTo(address.address) ?? null);
+      if (more.rcptDelayMs) setTimeout(answer, more.rcptDelayMs);
+      else answer();
     },
     ...extra,
   });

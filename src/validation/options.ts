@@ -1,4 +1,4 @@
-import { bool, type Field, int, list, optionalStr, str } from '../config-fields.js';
+import { bool, type Field, int, list, optionalStr, redactUrlCredentials, str } from '../config-fields.js';
 import { type ProviderLimit, parseProviderLimits } from './probe/manners.js';
 import { parseAddress } from './syntax.js';
 
@@ -134,6 +134,7 @@ export const validationFields = {
       'Endpoint of the verification provider; receives POST {"email": …}. Required when CHECK_PROVIDER=true.',
     example: 'https://verify.example.com/v1/check',
     pattern: /^https?:\/\/\S+$/,
+    redact: redactUrlCredentials,
   }),
   providerApiKey: optionalStr({
     env: 'PROVIDER_API_KEY',
@@ -216,6 +217,21 @@ export const validationFields = {
     default: 30_000,
     min: 10,
     max: 3_600_000,
+  }),
+  providerCacheTtlSeconds: int({
+    env: 'PROVIDER_CACHE_TTL_SECONDS',
+    description:
+      'How long a definitive provider verdict is kept per address, so a duplicate sign-up or a retry does not pay twice; unknown answers are never kept. 0: no cache.',
+    default: 3600,
+    min: 0,
+    max: 604_800,
+  }),
+  providerCacheSize: int({
+    env: 'PROVIDER_CACHE_SIZE',
+    description: 'Addresses kept in the provider verdict cache (oldest dropped first).',
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
   }),
   smtpEnabled: bool({
     env: 'CHECK_SMTP',

@@ -311,6 +311,8 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
         bodyTimeoutMs: options.providerBodyTimeoutMs,
         breakerThreshold: options.providerBreakerThreshold,
         breakerCooldownMs: options.providerBreakerCooldownMs,
+        cacheTtlSeconds: options.providerCacheTtlSeconds,
+        cacheSize: options.providerCacheSize,
         ...(deps.onProviderBreakerStateChange ? { onBreakerStateChange: deps.onProviderBreakerStateChange } : {}),
         ...(deps.onProviderRequest ? { onRequest: deps.onProviderRequest } : {}),
       });

@@ -100,7 +100,10 @@ export interface SmtpProbeOptions {
 }
 
 export interface SmtpObserver {
-  /** `outcome`: pass, fail, unknown, backoff, deferral … per provider (registrable MX domain). */
+  /**
+   * `outcome`: pass, a reason, a failure kind, backoff, deferral; `provider`: the registrable
+   * MX domain of a provider with limits of its own, else `other`.
+   */
   probe?(provider: string, outcome: string): void;
   backoff?(provider: string, on: boolean): void;
 }
@@ -190,14 +193,16 @@ export class SmtpProber {
   private readonly catchAll = new Map<string, { value: boolean | Promise<boolean | null>; expiresAt: number }>();
   private readonly now: () => number;
   private readonly limits: ConversationLimits;
+  private readonly providerLimits: Readonly<Record<string, ProviderLimit>>;
 
   constructor(
     private readonly options: SmtpProbeOptions,
     private readonly resolver: HostResolver,
   ) {
     this.now = options.now ?? Date.now;
+    this.providerLimits = options.providerLimits ?? DEFAULT_PROVIDER_LIMITS;
     this.manners = new ProviderManners<Session>({
-      limits: options.providerLimits ?? DEFAULT_PROVIDER_LIMITS,
+      limits: this.providerLimits,
       fallback: options.defaultProviderLimit ?? { concurrency: 2, ratePerMinute: 60 },
       backoffMs: options.backoffMs ?? 30 * 60_000,
       idleMs: options.idleConnectionMs ?? 5000,
@@ -210,9 +215,28 @@ export class SmtpProber {
     };
   }
 
-  /** Per-provider connection state, for metrics and tests (never an address). */
+  /**
+   * Connection state per provider label, for metrics (never an address): the providers
+   * with limits of their own by name, every other one summed up as `other`, so the label
+   * set stays small however many self-hosted domains are probed.
+   */
   providers(): ProviderSnapshot[] {
-    return this.manners.snapshot();
+    const byLabel = new Map<string, ProviderSnapshot>();
+    for (const s of this.manners.snapshot()) {
+      const provider = this.label(s.provider);
+      const sum = byLabel.get(provider) ?? { provider, open: 0, idle: 0, waiting: 0, backedOff: false };
+      sum.open += s.open;
+      sum.idle += s.idle;
+      sum.waiting += s.waiting;
+      sum.backedOff ||= s.backedOff;
+      byLabel.set(provider, sum);
+    }
+    return [...byLabel.values()];
+  }
+
+  /** The metric label of a provider. */
+  label(provider: string): string {
+    return Object.hasOwn(this.providerLimits, provider) ? provider : 'other';
   }
 
   /** Closes idle pooled connections. */
@@ -263,17 +287,17 @@ export class SmtpProber {
     for (const target of resolved.targets) {
       const left = this.manners.backoffLeft(target.provider);
       if (left > 0) {
-        this.options.observer?.probe?.(target.provider, 'backoff');
+        this.options.observer?.probe?.(this.label(target.provider), 'backoff');
         return answer('rate_limited', `provider_backoff ${Math.ceil(left / 1000)}s`);
       }
       try {
         const a = await this.probeTarget(target, local, domain, deadline, smtputf8);
-        this.options.observer?.probe?.(target.provider, a.reason === null ? 'pass' : a.reason);
+        this.options.observer?.probe?.(this.label(target.provider), a.reason === null ? 'pass' : a.reason);
         return a;
       } catch (err) {
         const kind: FailureKind =
           err instanceof ProbeFailure ? err.kind : deadline.signal.aborted ? deadline.kind() : 'closed';
-        this.options.observer?.probe?.(target.provider, kind);
+        this.options.observer?.probe?.(this.label(target.provider), kind);
         last = failureAnswer(kind);
         // Only an unreachable host is worth trying the next MX; a conversation that broke off is not.
         if (kind !== 'connect' && kind !== 'proxy') return last;
@@ -524,8 +548,8 @@ export class SmtpProber {
 
   private deferral(provider: string): void {
     const fresh = this.manners.backOff(provider);
-    this.options.observer?.probe?.(provider, 'deferral');
-    if (fresh) this.options.observer?.backoff?.(provider, true);
+    this.options.observer?.probe?.(this.label(provider), 'deferral');
+    if (fresh) this.options.observer?.backoff?.(this.label(provider), true);
   }
 }
 

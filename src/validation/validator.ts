@@ -14,6 +14,7 @@ import type { BreakerState } from './circuit-breaker.js';
 import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
+import type { ProviderSnapshot } from './probe/manners.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
 import { createSmtpProber, type SmtpAnswer, type SmtpObserver, type SmtpProber } from './smtp.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
@@ -52,6 +53,11 @@ export class EmailValidator implements Validator {
   private readonly tracer: Tracer = trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
 
   constructor(private readonly checks: ValidatorChecks) {}
+
+  /** SMTP connections per mail provider label, or null while the SMTP check is off. */
+  get smtpProviders(): ProviderSnapshot[] | null {
+    return this.checks.smtp?.providers() ?? null;
+  }
 
   /** MX cache counters, or null while the DNS check is off. */
   get dnsCacheStats(): MxCacheStats | null {

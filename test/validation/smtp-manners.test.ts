@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessorMetrics } from '../../src/telemetry/metrics.js';
 import { MxResolver } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
 import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
@@ -164,7 +165,8 @@ describe('back-off', () => {
       }
       expect(server().connections).toBe(connections);
       expect(server().rcpts.length).toBe(rcpts);
-      expect(backoffs).toEqual([[`provider-${x}.test`, true]]);
+      // Not one of the providers with limits of their own: labelled "other".
+      expect(backoffs).toEqual([['other', true]]);
       // Another provider is not affected.
       expect((await probe(p, 'jane', 'b1.test', 'mx.provider-b.test')).reason).toBeNull();
       p.close();
@@ -204,6 +206,29 @@ describe('catch-all cached per domain', () => {
     now += 601_000;
     await probe(p, 'user9', 'd1.test', 'mx.provider-d.test');
     expect(randoms().length - start).toBe(3);
+    p.close();
+  });
+});
+
+describe('metrics per provider', () => {
+  it('probes, deferrals and back-off by provider label, never an address or a domain', async () => {
+    const metrics = new ProcessorMetrics({ defaultMetrics: false });
+    const p = prober({
+      providerLimits: { 'provider-c.test': { concurrency: 2, ratePerMinute: 1_000_000 } },
+      observer: { probe: (provider, outcome) => metrics.smtpProbe(provider, outcome) },
+      catchAllCheck: false,
+    });
+    metrics.watchSmtpProviders(() => p.providers());
+    await probe(p, 'jane', 'd5.test', 'mx.provider-d.test');
+    await probe(p, 'jane', 'c15.test', 'mx.provider-c.test');
+    await probe(p, 'jane', 'c16.test', 'mx.provider-c.test');
+    const text = await metrics.scrape();
+    expect(text).toContain('efv_smtp_probes_total{provider="other",outcome="pass"} 1');
+    expect(text).toContain('efv_smtp_probes_total{provider="provider-c.test",outcome="deferral"} 1');
+    expect(text).toContain('efv_smtp_probes_total{provider="provider-c.test",outcome="backoff"} 1');
+    expect(text).toContain('efv_smtp_provider_backoff{provider="provider-c.test"} 1');
+    expect(text).toMatch(/efv_smtp_connections\{provider="other",state="open"\} 1/);
+    expect(text).not.toMatch(/jane|@|d5\.test|provider-d\.test/);
     p.close();
   });
 });

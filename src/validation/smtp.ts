@@ -376,8 +376,11 @@ export class SmtpProber {
       const result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
       reusable = result.reusable && session.rcpts < (this.options.rcptsPerConnection ?? 20);
       if (reusable) {
-        const rset = await session.smtp.command('RSET');
-        reusable = rset.code === 250;
+        // The answer stands whatever RSET gets: only the connection's reuse depends on it.
+        reusable = await session.smtp.command('RSET').then(
+          (rset) => rset.code === 250,
+          () => false,
+        );
       }
       return result.answer;
     } finally {

@@ -1,11 +1,15 @@
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { trace } from '@opentelemetry/api';
+import { tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { MxResolver } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { cleanText, redactAddresses } from '../../src/validation/probe/text.js';
 import { replyText, SmtpProber } from '../../src/validation/smtp.js';
+import { createValidator } from '../../src/validation/validator.js';
 import { startRaw } from './smtp-servers.js';
 
 /**
@@ -176,6 +180,32 @@ describe('what comes back is data', () => {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters that must be gone.
     expect(a.detail).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
     expect(a.detail.length).toBeLessThanOrEqual(200);
+  });
+
+  it('the result detail and the span attribute carry the cleaned text', async () => {
+    const exporter = new tracing.InMemorySpanExporter();
+    const provider = new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    const evil = '550 5.1.1 <jane@h.test> \u202eevil\u001b[2J\u0007 mailbox unavailable\r\n';
+    const s = await raw(scripted({ RCPT: evil }));
+    const validator = createValidator(
+      loadConfig(
+        {},
+        {
+          DNS_SERVERS: dns.address,
+          CHECK_SMTP: 'true',
+          SMTP_PORT: String(s.port),
+          SMTP_ALLOW_PRIVATE_NETWORKS: 'true',
+        },
+      ).validation,
+    );
+    const v = await validator.validate('jane@h.test', { signal: new AbortController().signal });
+    const detail = v.checks.find((c) => c.name === 'smtp')?.detail;
+    expect(detail).toBe('rcpt 550 5.1.1 <redacted> evil [2J mailbox unavailable');
+    const span = exporter.getFinishedSpans().find((x) => x.name === 'check smtp');
+    expect(span?.attributes['efv.check.detail']).toBe(detail);
+    await validator.close();
+    trace.disable();
   });
 
   it('redaction and cleaning are linear: a 1 MB reply text without spaces is handled at once', () => {

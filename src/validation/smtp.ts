@@ -292,7 +292,8 @@ export class SmtpProber {
       }
       try {
         const a = await this.probeTarget(target, local, domain, deadline, smtputf8);
-        this.options.observer?.probe?.(this.label(target.provider), a.reason === null ? 'pass' : a.reason);
+        const outcome = a.reason === null ? 'pass' : a.reason === 'rate_limited' ? 'backoff' : a.reason;
+        this.options.observer?.probe?.(this.label(target.provider), outcome);
         return a;
       } catch (err) {
         const kind: FailureKind =
@@ -363,6 +364,9 @@ export class SmtpProber {
     let session: Session | null = got === 'open' ? null : got;
     let reusable = false;
     try {
+      // A probe that waited for its slot while the provider deferred another one goes no further.
+      const left = this.manners.backoffLeft(provider);
+      if (left > 0) return answer('rate_limited', `provider_backoff ${Math.ceil(left / 1000)}s`);
       if (session === null) {
         const opened = await this.open(target, key, deadline);
         if ('answer' in opened) {

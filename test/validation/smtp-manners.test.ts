@@ -173,6 +173,17 @@ describe('back-off', () => {
     },
   );
 
+  it('probes queued for the provider when it defers go no further', async () => {
+    const p = prober({ defaultProviderLimit: { concurrency: 1, ratePerMinute: 1_000_000 } });
+    const before = c.connections;
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => probe(p, 'jane', `c${i + 20}.test`, 'mx.provider-c.test')),
+    );
+    expect(answers.map((a) => a.reason).sort()).toEqual(['greylisted', ...Array(5).fill('rate_limited')].sort());
+    expect(c.connections - before).toBe(1);
+    p.close();
+  });
+
   it('the back-off ends after SMTP_BACKOFF_MS', async () => {
     let now = 1_000_000;
     const p = prober({ backoffMs: 60_000, now: () => now });

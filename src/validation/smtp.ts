@@ -375,6 +375,7 @@ export class SmtpProber {
         }
         session = opened.session;
       } else {
+        (session.smtp.socket as Socket).ref?.();
         session.smtp.begin(deadline.signal, deadline.kind);
       }
       const result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
@@ -390,6 +391,8 @@ export class SmtpProber {
     } finally {
       session?.smtp.end();
       if (session !== null && reusable && !session.smtp.broken) {
+        // A resting connection does not keep the process alive.
+        (session.smtp.socket as Socket).unref?.();
         this.manners.release(provider, session);
       } else {
         this.manners.discard(provider, session);

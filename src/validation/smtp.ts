@@ -173,10 +173,8 @@ class Session implements Pooled {
   ) {}
 
   close(): void {
-    if (this.smtp.broken) return;
     // Polite but without waiting: a server that does not answer QUIT is not our problem.
-    this.smtp.socket.end('QUIT\r\n');
-    this.smtp.fail('closed');
+    this.smtp.quit();
   }
 }
 

@@ -75,6 +75,7 @@ export async function startSmtp(
     },
     ...extra,
   });
+  server.on('error', () => {});
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -113,6 +113,21 @@ export class SmtpConversation {
     return this.read();
   }
 
+  /**
+   * Ends the conversation politely: QUIT and a half-close, then the socket is destroyed when
+   * the server closes its side, or after `graceMs` at the latest. Replies are not read.
+   */
+  quit(graceMs = 1000): void {
+    if (this.failure) return;
+    this.failure = new ProbeFailure('closed');
+    this.clearIdle();
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+    this.socket.end('QUIT\r\n');
+  }
+
   /** Destroys the socket; any pending read fails with `kind`. */
   fail(f: ProbeFailure | FailureKind): void {
     const failure = typeof f === 'string' ? new ProbeFailure(f) : f;

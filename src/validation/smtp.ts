@@ -166,10 +166,14 @@ export function isDeferral(r: SmtpReply): boolean {
 /** One open connection, pinned to one address, with its EHLO done. */
 class Session implements Pooled {
   rcpts = 0;
+  /** A probe ended on it without RSET yet: the next one sends RSET first (pipelined). */
+  dirty = false;
   constructor(
     readonly key: string,
     readonly smtp: SmtpConversation,
     readonly supportsUtf8: boolean,
+    /** The server offers PIPELINING (RFC 2920): RSET, MAIL and RCPT go in one round trip. */
+    readonly pipelining: boolean,
   ) {}
 
   close(): void {
@@ -378,7 +382,10 @@ export class SmtpProber {
       }
       const result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
       reusable = result.reusable && session.rcpts < (this.options.rcptsPerConnection ?? 20);
-      if (reusable) {
+      if (reusable && session.pipelining) {
+        // RSET goes out with the next probe's commands.
+        session.dirty = true;
+      } else if (reusable) {
         // The answer stands whatever RSET gets: only the connection's reuse depends on it.
         reusable = await session.smtp.command('RSET').then(
           (rset) => rset.code === 250,
@@ -418,7 +425,7 @@ export class SmtpProber {
         smtp.fail('closed');
         return { answer: unavailable('ehlo', ehlo), reply: ehlo };
       }
-      const session = new Session(key, smtp, /\bSMTPUTF8\b/i.test(ehlo.text));
+      const session = new Session(key, smtp, /\bSMTPUTF8\b/i.test(ehlo.text), /\bPIPELINING\b/i.test(ehlo.text));
       // A pooled connection the server closes frees its slot at once (a no-op while in use).
       socket.once('close', () => this.manners.dropIdle(target.provider, session));
       return { session };
@@ -497,13 +504,38 @@ export class SmtpProber {
     if (smtputf8 && !session.supportsUtf8) {
       return { answer: answer('smtp_unavailable', 'no_smtputf8'), reusable: true };
     }
-    const mail = await smtp.command(`MAIL FROM:<${this.options.from}>${smtputf8 ? ' SMTPUTF8' : ''}`);
-    if (mail.code !== 250) {
-      if (isDeferral(mail)) this.deferral(provider);
-      return { answer: unavailable('mail', mail), reusable: false };
+    const mailLine = `MAIL FROM:<${this.options.from}>${smtputf8 ? ' SMTPUTF8' : ''}`;
+    const rcptLine = `RCPT TO:<${recipient}>`;
+    let mail: SmtpReply;
+    let rcpt: SmtpReply;
+    if (session.pipelining) {
+      // One round trip: the previous probe's RSET, MAIL and RCPT (RFC 2920 §3.1: RSET, MAIL
+      // and RCPT may be sent before their replies arrive).
+      const lines = session.dirty ? ['RSET', mailLine, rcptLine] : [mailLine, rcptLine];
+      const replies = await smtp.commands(lines);
+      if (session.dirty) {
+        session.dirty = false;
+        const rset = replies.shift()!;
+        if (rset.code !== 250) {
+          if (isDeferral(rset)) this.deferral(provider);
+          return { answer: unavailable('rset', rset), reusable: false };
+        }
+      }
+      [mail, rcpt] = replies as [SmtpReply, SmtpReply];
+      session.rcpts++;
+      if (mail.code !== 250) {
+        if (isDeferral(mail)) this.deferral(provider);
+        return { answer: unavailable('mail', mail), reusable: false };
+      }
+    } else {
+      mail = await smtp.command(mailLine);
+      if (mail.code !== 250) {
+        if (isDeferral(mail)) this.deferral(provider);
+        return { answer: unavailable('mail', mail), reusable: false };
+      }
+      session.rcpts++;
+      rcpt = await smtp.command(rcptLine);
     }
-    session.rcpts++;
-    const rcpt = await smtp.command(`RCPT TO:<${recipient}>`);
     const reason = classifyRcpt(rcpt);
     if (reason !== null && reason !== 'mailbox_not_found' && isDeferral(rcpt)) {
       this.deferral(provider);

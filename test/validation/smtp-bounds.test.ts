@@ -114,6 +114,15 @@ function scripted(replies: Record<string, string>, greeting = '220 mx.h.test ESM
   };
 }
 
+/**
+ * The detail expected for a limit. A flood of complete replies may also answer our EHLO
+ * before the byte cap is reached (whichever the chunk boundaries decide): a 220 to EHLO is
+ * refused as a bad reply then, which ends the conversation just as well.
+ */
+function outcomeOf(detail: string): RegExp {
+  return detail === 'conversation_too_large' ? /^(conversation_too_large|ehlo 220 ok)$/ : new RegExp(`^${detail}$`);
+}
+
 const CASES: [string, (s: Socket) => void, string][] = [
   ['flood without newlines', flood(Buffer.alloc(64 * 1024, 'x')), 'line_too_long'],
   ['endless line, slowly', drip('a'.repeat(40), 20, '220 '), 'line_too_long'],
@@ -129,7 +138,7 @@ describe('every conversation ends by a limit', () => {
     const s = await raw(behave);
     const p = prober(s.port, detail === 'timeout' ? { timeoutMs: 300 } : {});
     const a = await p.probe('jane', 'h.test', hosts, new AbortController().signal, false);
-    expect(a.detail).toBe(detail);
+    expect(a.detail).toMatch(outcomeOf(detail));
     expect(['timeout', 'smtp_unavailable']).toContain(a.reason);
     // Our side is gone: the server sees its socket close.
     await expect.poll(() => s.sockets.size, { timeout: 5000 }).toBe(0);
@@ -177,7 +186,7 @@ describe('every conversation ends by a limit', () => {
       console.log(
         `hostile servers: ${answers.length} conversations, heap growth ${(heapGrowth / 2 ** 20).toFixed(1)} MiB, event loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${maxMs.toFixed(1)} ms`,
       );
-      for (const { mode, answer } of answers) expect(answer.detail, mode).toBe(expected[mode]);
+      for (const { mode, answer } of answers) expect(answer.detail, mode).toMatch(outcomeOf(expected[mode]!));
       // Generous: the old reader grew the heap by 520 MiB in 16 s against one flood.
       expect(heapGrowth).toBeLessThan(64 * 2 ** 20);
       expect(maxMs).toBeLessThan(2000);

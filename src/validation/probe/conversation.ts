@@ -113,6 +113,16 @@ export class SmtpConversation {
     return this.read();
   }
 
+  /** Sends several commands at once (PIPELINING) and reads their replies in order. */
+  async commands(lines: string[]): Promise<SmtpReply[]> {
+    if (this.failure) throw this.failure;
+    this.replies.length = 0;
+    this.socket.write(lines.map((l) => `${l}\r\n`).join(''));
+    const out: SmtpReply[] = [];
+    for (let i = 0; i < lines.length; i++) out.push(await this.read());
+    return out;
+  }
+
   /**
    * Ends the conversation politely: QUIT and a half-close, then the socket is destroyed when
    * the server closes its side, or after `graceMs` at the latest. Replies are not read.

@@ -163,6 +163,9 @@ export function isDeferral(r: SmtpReply): boolean {
   return REPUTATION.test(r.text);
 }
 
+/** A pooled connection that was closed before it answered anything: the probe is tried again. */
+class StaleConnection extends Error {}
+
 /** One open connection, pinned to one address, with its EHLO done. */
 class Session implements Pooled {
   rcpts = 0;
@@ -350,6 +353,26 @@ export class SmtpProber {
     deadline: Deadline,
     smtputf8: boolean,
   ): Promise<SmtpAnswer> {
+    try {
+      return await this.probeOn(target, local, domain, deadline, smtputf8, false);
+    } catch (err) {
+      // A resting connection the server had dropped says nothing about the mailbox: once
+      // more, on a new connection.
+      if (err instanceof StaleConnection && !deadline.signal.aborted)
+        return this.probeOn(target, local, domain, deadline, smtputf8, true);
+      throw err instanceof StaleConnection ? new ProbeFailure('closed') : err;
+    }
+  }
+
+  /** One attempt at a target: on a pooled connection unless `fresh`. */
+  private async probeOn(
+    target: Target,
+    local: string,
+    domain: string,
+    deadline: Deadline,
+    smtputf8: boolean,
+    fresh: boolean,
+  ): Promise<SmtpAnswer> {
     const { provider } = target;
     const key = `${target.ip}:${this.options.port}`;
     try {
@@ -359,7 +382,7 @@ export class SmtpProber {
     }
     let got: Session | 'open';
     try {
-      got = await this.manners.acquire(provider, key, deadline.signal);
+      got = await this.manners.acquire(provider, key, deadline.signal, fresh);
     } catch {
       throw new ProbeFailure(deadline.kind());
     }
@@ -380,7 +403,15 @@ export class SmtpProber {
         (session.smtp.socket as Socket).ref?.();
         session.smtp.begin(deadline.signal, deadline.kind);
       }
-      const result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
+      let result: { answer: SmtpAnswer; reusable: boolean };
+      try {
+        result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
+      } catch (err) {
+        const reused = got !== 'open';
+        if (reused && err instanceof ProbeFailure && err.kind === 'closed' && session.smtp.received === 0)
+          throw new StaleConnection();
+        throw err;
+      }
       reusable = result.reusable && session.rcpts < (this.options.rcptsPerConnection ?? 20);
       if (reusable && session.pipelining) {
         // RSET goes out with the next probe's commands.

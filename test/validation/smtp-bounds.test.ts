@@ -196,6 +196,37 @@ describe('every conversation ends by a limit', () => {
   });
 });
 
+describe('reused connections', () => {
+  it('a pooled connection the server dropped without a word is replaced, and the probe answered', async () => {
+    // Advertises PIPELINING; RSET (sent with the next probe's commands) gets no reply: the
+    // socket is destroyed, as a server that dropped a resting connection would have done.
+    const s = await raw((socket) => {
+      socket.write('220 mx.h.test ESMTP\r\n');
+      let buf = '';
+      socket.on('data', (d) => {
+        buf += d.toString('latin1');
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          const verb = buf.slice(0, nl).trim().split(/[ :]/)[0]!.toUpperCase();
+          buf = buf.slice(nl + 1);
+          if (verb === 'EHLO') socket.write('250-mx.h.test\r\n250 PIPELINING\r\n');
+          else if (verb === 'RSET') {
+            socket.destroy();
+            return;
+          } else socket.write(verb === 'RCPT' ? '550 5.1.1 no such user\r\n' : '250 ok\r\n');
+          nl = buf.indexOf('\n');
+        }
+      });
+    });
+    const p = prober(s.port);
+    const signal = new AbortController().signal;
+    expect((await p.probe('gone', 'h.test', hosts, signal, false)).reason).toBe('mailbox_not_found');
+    expect((await p.probe('gone2', 'h.test', hosts, signal, false)).reason).toBe('mailbox_not_found');
+    expect(s.connections).toBe(2);
+    p.close();
+  });
+});
+
 describe('what comes back is data', () => {
   it('reply text loses control, bidi, CR/LF characters and addresses, and is capped', async () => {
     const evil = `550 5.1.1 <jane@h.test> \u202egnp.exe\u202c \u001b[31mred\u001b[0m \u0000nul\u200f ${'z'.repeat(400)}\r\n`;

@@ -72,6 +72,11 @@ export class SmtpConversation {
     socket.on('close', () => this.fail(new ProbeFailure('closed')));
   }
 
+  /** Bytes received since the current probe began. */
+  get received(): number {
+    return this.probeBytes;
+  }
+
   get broken(): boolean {
     return this.failure !== null;
   }

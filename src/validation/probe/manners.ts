@@ -147,11 +147,11 @@ export class ProviderManners<C extends Pooled> {
   /**
    * A connection for `key`: an idle one to the same address, or 'open' — the caller may open
    * a new one (and must then `release` or `discard` it). Waits while the provider is at its
-   * limit; rejects with the signal's reason if it fires first.
+   * limit; rejects with the signal's reason if it fires first. `fresh`: never a pooled one.
    */
-  acquire(provider: string, key: string, signal: AbortSignal): Promise<C | 'open'> {
+  acquire(provider: string, key: string, signal: AbortSignal, fresh = false): Promise<C | 'open'> {
     const p = this.get(provider);
-    const i = p.idle.findIndex((e) => e.conn.key === key);
+    const i = fresh ? -1 : p.idle.findIndex((e) => e.conn.key === key);
     if (i >= 0) {
       const [{ conn, timer }] = p.idle.splice(i, 1) as [{ conn: C; timer: NodeJS.Timeout }];
       clearTimeout(timer);
@@ -171,7 +171,8 @@ export class ProviderManners<C extends Pooled> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const waiter: Waiter<C> = {
-        key,
+        // A fresh waiter matches no pooled connection handed back.
+        key: fresh ? '' : key,
         grant: (g) => {
           signal.removeEventListener('abort', onAbort);
           resolve(g);

@@ -106,9 +106,14 @@ export async function startService(
         else providerLog.info({ state, previous }, `provider circuit breaker ${state}`);
       },
       onProviderRequest: (outcome, durationMs) => metrics.providerRequest(outcome, durationMs),
+      smtpObserver: {
+        probe: (provider, outcome) => metrics.smtpProbe(provider, outcome),
+        backoff: (provider) => providerLog.warn({ provider }, 'mail provider backed off after a deferral'),
+      },
     });
     processor = running.processor;
     metrics.watchDnsCache(() => running.validator.dnsCacheStats);
+    metrics.watchSmtpProviders(() => running.validator.smtpProviders);
     let closing: Promise<number> | undefined;
     return {
       processor,

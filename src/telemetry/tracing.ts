@@ -75,7 +75,19 @@ export async function startTracing(
       .merge(resources.resourceFromAttributes({ 'service.version': PROCESSOR_VERSION })),
     // Provider HTTP calls become client spans under the provider check span. Only requests
     // made inside a traced event are traced, so unrelated HTTP traffic adds no root spans.
-    instrumentations: [new UndiciInstrumentation({ requireParentforSpans: true })],
+    instrumentations: [
+      new UndiciInstrumentation({
+        requireParentforSpans: true,
+        // A query string may carry a credential (PROVIDER_URL=…?key=…): spans keep the URL
+        // without it. User-info never reaches a request (the clients move it to a header).
+        requestHook: (span, request) => {
+          const q = request.path.indexOf('?');
+          if (q < 0) return;
+          span.setAttribute('url.full', `${request.origin}${request.path.slice(0, q)}?(redacted)`);
+          span.setAttribute('url.query', '(redacted)');
+        },
+      }),
+    ],
     metricReaders: [],
     logRecordProcessors: [],
     ...(extra.spanProcessors ? { spanProcessors: extra.spanProcessors } : {}),

@@ -15,8 +15,9 @@ import type { BreakerState } from './circuit-breaker.js';
 import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
+import type { ProviderSnapshot } from './probe/manners.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
-import { type SmtpAnswer, SmtpProber } from './smtp.js';
+import { createSmtpProber, type SmtpAnswer, type SmtpObserver, type SmtpProber } from './smtp.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
@@ -32,6 +33,8 @@ export interface ValidatorDeps {
   onProviderBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
   /** Told of every provider HTTP request's outcome and duration (metrics hook here). */
   onProviderRequest?: (outcome: string, durationMs: number) => void;
+  /** Told of SMTP probe outcomes and back-offs per mail provider (metrics hook here). */
+  smtpObserver?: SmtpObserver;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
@@ -51,6 +54,11 @@ export class EmailValidator implements Validator {
   private readonly tracer: Tracer = trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
 
   constructor(private readonly checks: ValidatorChecks) {}
+
+  /** SMTP connections per mail provider label, or null while the SMTP check is off. */
+  get smtpProviders(): ProviderSnapshot[] | null {
+    return this.checks.smtp?.providers() ?? null;
+  }
 
   /** MX cache counters, or null while the DNS check is off. */
   get dnsCacheStats(): MxCacheStats | null {
@@ -188,6 +196,7 @@ export class EmailValidator implements Validator {
   }
 
   async close(): Promise<void> {
+    this.checks.smtp?.close();
     await this.checks.provider?.close();
   }
 }
@@ -345,19 +354,13 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
         bodyTimeoutMs: options.providerBodyTimeoutMs,
         breakerThreshold: options.providerBreakerThreshold,
         breakerCooldownMs: options.providerBreakerCooldownMs,
+        cacheTtlSeconds: options.providerCacheTtlSeconds,
+        cacheSize: options.providerCacheSize,
         ...(deps.onProviderBreakerStateChange ? { onBreakerStateChange: deps.onProviderBreakerStateChange } : {}),
         ...(deps.onProviderRequest ? { onRequest: deps.onProviderRequest } : {}),
       });
     }
   }
-  const smtp = options.smtpEnabled
-    ? new SmtpProber({
-        helo: options.smtpHelo,
-        from: options.smtpFrom,
-        port: options.smtpPort,
-        timeoutMs: options.smtpTimeoutMs,
-        catchAllCheck: options.smtpCatchAllCheck,
-      })
-    : null;
+  const smtp = options.smtpEnabled ? createSmtpProber(options, dns, deps.smtpObserver) : null;
   return new EmailValidator({ lists, dns, provider, smtp });
 }

@@ -352,7 +352,7 @@ function commandHelp(name: string): string {
 function closest(word: string, names: string[]): string | undefined {
   let best: string | undefined;
   // Short names allow one edit: "keep" is not a typo of "seed".
-  let d = word.length <= 5 ? 2 : 3;
+  let d = word.length <= 4 ? 2 : 3;
   for (const n of names) {
     const nd = distance(word, n);
     if (nd < d) {

@@ -34,8 +34,9 @@ export function progressBar(label: string, total: number): Progress {
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     process.stderr.write('\n');
-    // The default action of the signal, now that the terminal is restored.
-    process.kill(process.pid, signal);
+    // The default action of the signal, now that the terminal is restored (unless the
+    // program handles the signal itself, as `run` does).
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   const stop = () => {
     if (stopped) return;

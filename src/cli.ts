@@ -235,7 +235,8 @@ const COMMANDS: Record<string, CommandSpec> = {
         logLevel: process.env.LOG_LEVEL ? config.telemetry.logLevel : 'error',
         logFormat: config.telemetry.logFormat,
       });
-      for (const w of envWarnings) logger.error({ variable: w.variable }, w.message);
+      // The demo logs errors only (unless LOG_LEVEL is set); a typo is still worth a line.
+      for (const w of envWarnings) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
       return demoCommand(process.env, logger, { count, partitions, keep: values.keep === true });
     },
   },

@@ -18,6 +18,16 @@ import { PROCESSOR_VERSION } from './version.js';
 
 const NAME = 'email-flow-validator';
 
+// KafkaJS 2.2.4 (src/network/requestQueue) sets a timer of negative delay when no request is
+// throttled; Node 24 warns of it on stderr for every command that connects. The timer fires
+// at once, as it always did: the warning says nothing to a user, so the CLI drops it.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+  if (type === 'TimeoutNegativeWarning' || (warning as Error)?.name === 'TimeoutNegativeWarning') return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 /** A wrong command line: reported with a pointer to --help, exit code 2. */
 class UsageError extends Error {
   constructor(

@@ -189,6 +189,14 @@ describe('configuration is checked before any connection', () => {
     expect(connections).toBe(before);
   });
 
+  it('produce --dry-run connects to nothing', async () => {
+    const before = connections;
+    const r = await runCli(['produce', '--count', '50', '--dry-run'], { env: { KAFKA_BROKERS: brokers } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('dry run: 50 sign-ups (avro) would be published to signups');
+    expect(connections).toBe(before);
+  });
+
   it('(the listener does see a command that gets past its checks)', async () => {
     const before = connections;
     // It is no broker, so the command fails after connecting; the point is that it connected.

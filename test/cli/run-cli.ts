@@ -61,3 +61,17 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** Runs the CLI on a terminal (`script` gives it one), returning what the terminal showed and the exit code. */
+export async function onTerminal(args: string[], env: Record<string, string>): Promise<string> {
+  return (await onTerminalWithCode(args, env)).stdout;
+}
+
+export async function onTerminalWithCode(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const command = [process.execPath, bin, ...args].join(' ');
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    env: { ...cliEnv(env), TERM: 'xterm' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  return collect(child, null, 60_000);
+}

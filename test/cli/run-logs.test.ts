@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createTopics, testBrokers, topicSize, uniqueName } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';
-import { bin, cliEnv, collect, jsonLines, runCli } from './run-cli.js';
+import { bin, cliEnv, collect, jsonLines, onTerminal, runCli } from './run-cli.js';
 
 describe('run', () => {
   it('logs a line per interval with events in, results per topic, dead letters and lag', async () => {
@@ -89,18 +89,6 @@ describe('run', () => {
 });
 
 describe('logs', () => {
-  /** Runs the CLI on a terminal (`script`), returning what the terminal showed. */
-  async function onTerminal(args: string[], env: Record<string, string>): Promise<string> {
-    const command = [process.execPath, bin, ...args].join(' ');
-    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-      env: { ...cliEnv(env), TERM: 'xterm' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const r = await collect(child, null, 60_000);
-    child.stdin?.end();
-    return r.stdout;
-  }
-
   it('are readable lines on a terminal, JSON with LOG_FORMAT=json or when not on a terminal', async () => {
     // A typo'd variable makes `validate` log one warning.
     const env = { PARTITON_WINDOW: '1', CHECK_DNS: 'false', LOG_LEVEL: 'info' };

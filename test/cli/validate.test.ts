@@ -7,7 +7,7 @@ import { sampleDnsZones } from '../../src/produce/sample-zones.js';
 import { signupEventType } from '../../src/schemas.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { consumeRecords, createTopics, testBrokers, uniqueName } from '../helpers/kafka.js';
-import { bin, cliEnv, collect, runCli } from './run-cli.js';
+import { bin, cliEnv, collect, onTerminalWithCode, runCli } from './run-cli.js';
 
 /** What the three ways to ask must agree on. */
 interface Judgement {
@@ -133,6 +133,12 @@ describe('validate and createValidator judge as run does', () => {
       }
     });
     expect(mismatches).toEqual([]);
+  });
+
+  it('validate with no address and a terminal for stdin is a usage error (exit 2), not a wait', async () => {
+    const r = await onTerminalWithCode(['validate'], env);
+    expect(r.stdout).toContain('give addresses as arguments, or one a line on stdin');
+    expect(r.code).toBe(2);
   });
 
   it('validate reads one address a line from stdin, as from its arguments', async () => {

@@ -4,7 +4,6 @@ import { distance } from 'fastest-levenshtein';
 import { createValidator } from './address-validator.js';
 import { benchCommand } from './commands/bench.js';
 import { checkWithoutConnecting, formatEffectiveSettings, rewriteGeneratedTables } from './commands/config.js';
-import { demoCommand } from './commands/demo.js';
 import { BadInputFileError, produceCommand } from './commands/produce.js';
 import { ReplayOptionError, replayDlqCommand } from './commands/replay-dlq.js';
 import { runCommand } from './commands/run.js';
@@ -247,6 +246,9 @@ const COMMANDS: Record<string, CommandSpec> = {
       });
       // The demo logs errors only (unless LOG_LEVEL is set); a typo is still worth a line.
       for (const w of envWarnings) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+      // Loaded only here: it imports the local broker launcher (dev/kafka), which the
+      // container image does not ship.
+      const { demoCommand } = await import('./commands/demo.js');
       return demoCommand(process.env, logger, { count, partitions, keep: values.keep === true });
     },
   },

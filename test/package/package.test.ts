@@ -54,6 +54,8 @@ beforeAll(() => {
   const [info] = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, info!.filename);
   files = info!.files.map((f) => f.path).sort();
+  mkdirSync(join(work, 'unpacked'));
+  execFileSync('tar', ['-xzf', tarball, '-C', join(work, 'unpacked')]);
 }, 300_000);
 
 afterAll(() => {
@@ -88,12 +90,28 @@ describe('the packed tarball', () => {
 
   it('has no source map reference to a file it does not ship', () => {
     const dir = join(work, 'unpacked');
-    mkdirSync(dir);
-    execFileSync('tar', ['-xzf', tarball, '-C', dir]);
     const js = files.filter((f) => f.endsWith('.js'));
     expect(js.length).toBeGreaterThan(20);
     const referencing = js.filter((f) => readFileSync(join(dir, 'package', f), 'utf8').includes('sourceMappingURL'));
     expect(referencing).toEqual([]);
+  });
+
+  it('runs in the container image layout (dist, bin, schemas, package.json; no dev/)', () => {
+    // The Dockerfile's runtime stage copies exactly these.
+    const image = join(work, 'image');
+    for (const part of ['dist', 'bin', 'schemas', 'package.json'])
+      cpSync(join(work, 'unpacked', 'package', part), join(image, part), { recursive: true });
+    symlinkSync(join(repo, 'node_modules'), join(image, 'node_modules'));
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [join(image, 'bin', 'email-flow-validator.mjs'), ...args], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, CHECK_DNS: 'false' },
+      });
+    expect(cli(['--version']).stdout.trim()).toBe(`email-flow-validator ${pkg.version}`);
+    expect(cli(['run', '--help']).stdout).toContain('usage: email-flow-validator run');
+    const validate = cli(['validate', 'ada@example.com']);
+    expect(validate.stderr).toBe('');
+    expect(JSON.parse(validate.stdout)).toMatchObject({ verdict: 'deliverable' });
   });
 
   it('carries the Apache-2.0 LICENSE with the project as copyright holder', () => {

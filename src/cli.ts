@@ -79,6 +79,8 @@ function setup(warnings: EnvWarning[]): { config: Config; logger: Logger } {
   const logger = createLogger(config.telemetry);
   for (const w of warnings)
     logger.warn({ variable: w.variable, ...(w.suggestion ? { suggestion: w.suggestion } : {}) }, w.message);
+  // Said once: a later configuration error does not repeat them.
+  envWarnings = [];
   return { config, logger };
 }
 

@@ -3,6 +3,7 @@
  * this file assembles them, parses every value, reports every bad one at once, and freezes
  * the result.
  */
+import { distance } from 'fastest-levenshtein';
 import type { Field, Infer, Slice } from './config-fields.js';
 import { ProcessorError } from './errors.js';
 import { kafkaFields, topicFields } from './kafka/options.js';
@@ -65,6 +66,7 @@ function checkRelations(c: Config, errors: string[]): void {
   if (new Set(outputs).size !== outputs.length)
     errors.push('VALID_TOPIC, INVALID_TOPIC and DLQ_TOPIC must be distinct');
   errors.push(...kafkaSecurityProblems(c.kafka));
+  if (c.validation.providerEnabled && !c.validation.providerUrl) errors.push('CHECK_PROVIDER=true needs PROVIDER_URL');
   if (c.pipeline.partitionConcurrency > c.pipeline.partitionWindow) {
     errors.push(
       `PARTITION_CONCURRENCY (${c.pipeline.partitionConcurrency}) must not exceed PARTITION_WINDOW (${c.pipeline.partitionWindow})`,
@@ -104,4 +106,113 @@ export function configMarkdownTable(): string {
     }
   }
   return rows.join('\n');
+}
+
+/** Every field of the schema, in table order. */
+export function configFields(): Field<unknown>[] {
+  return Object.values(configSchema).flatMap((slice) => Object.values(slice) as Field<unknown>[]);
+}
+
+export interface EffectiveSetting {
+  env: string;
+  /** As a user would type it; secrets that are set show as "****". */
+  value: string;
+  /** Whether the environment set it (else the default applies). */
+  fromEnv: boolean;
+}
+
+/** The value each variable has in `config` (from `loadConfig(env)`), for `config --check`. */
+export function effectiveSettings(config: Config, env: Env = process.env): EffectiveSetting[] {
+  const out: EffectiveSetting[] = [];
+  for (const [name, slice] of Object.entries(configSchema)) {
+    const values = config[name as keyof Config] as Record<string, unknown>;
+    for (const [key, field] of Object.entries(slice) as [string, Field<unknown>][]) {
+      const value = values[key];
+      const shown = field.secret && value !== undefined && value !== '' ? '****' : field.show(value);
+      out.push({ env: field.env, value: shown, fromEnv: env[field.env] !== undefined });
+    }
+  }
+  return out;
+}
+
+/**
+ * Variables this program reads that are not settings of the schema: the development
+ * broker's (dev/kafka/cluster.mjs) and the launcher's. They are never reported as typos.
+ */
+const OTHER_KNOWN = [
+  'EFV_FROM_SOURCE',
+  'EFV_NODE_DIR',
+  'EFV_NODE_OFFLINE',
+  'EFV_TOOLS_DIR',
+  'KAFKA_VERSION',
+  'KAFKA_HEAP',
+  'KAFKA_CACHE_DIR',
+  'KAFKA_KEEP_DATA',
+  'KAFKA_QUIET',
+];
+
+/** Variables of Kafka's own scripts and images, which share our KAFKA_ prefix. */
+const FOREIGN = new Set([
+  'KAFKA_HOME',
+  'KAFKA_OPTS',
+  'KAFKA_HEAP_OPTS',
+  'KAFKA_JVM_PERFORMANCE_OPTS',
+  'KAFKA_LOG4J_OPTS',
+  'KAFKA_JMX_OPTS',
+  'KAFKA_GC_LOG_OPTS',
+  'KAFKA_DEBUG',
+]);
+
+/** Prefixes only our settings use; an unknown variable with one is almost surely meant for us. */
+const OUR_PREFIXES = ['EFV_', 'KAFKA_', 'CHECK_', 'DNS_', 'PROVIDER_', 'SMTP_', 'SCHEMA_REGISTRY_', 'PARTITION_'];
+
+// Kubernetes puts <SERVICE>_SERVICE_HOST, <SERVICE>_PORT_9092_TCP… in every pod for every
+// Service of the namespace (a Service named "kafka" gives KAFKA_PORT): not typos.
+const SERVICE_LINK = /_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_PROTO|_PORT|_ADDR)?)?)$/;
+
+/** Edits allowed between a typo and the name it was meant to be. */
+function maxEdits(name: string): number {
+  return name.length < 8 ? 1 : 2;
+}
+
+export interface EnvWarning {
+  variable: string;
+  /** The known variable it most likely meant, if one is close. */
+  suggestion: string | undefined;
+  message: string;
+}
+
+/**
+ * Variables in `env` that look like one of ours but are not (a known prefix, or within a
+ * small edit distance of a known name), each with the likely intended variable. A typo'd
+ * setting is otherwise ignored without a word and its default applies.
+ */
+export function unknownEnvWarnings(env: Env = process.env): EnvWarning[] {
+  const known = [...configFields().map((f) => f.env), ...OTHER_KNOWN];
+  const knownSet = new Set(known);
+  const warnings: EnvWarning[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (knownSet.has(variable) || FOREIGN.has(variable) || SERVICE_LINK.test(variable)) continue;
+    const upper = variable.toUpperCase();
+    let best: string | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    for (const name of known) {
+      const d = distance(upper, name);
+      if (d < bestDistance) {
+        best = name;
+        bestDistance = d;
+      }
+    }
+    const close = best !== undefined && bestDistance <= maxEdits(best) ? best : undefined;
+    const ours = OUR_PREFIXES.some((p) => upper.startsWith(p));
+    if (!close && !ours) continue;
+    warnings.push({
+      variable,
+      suggestion: close,
+      message: close
+        ? `${variable} is not a setting of email-flow-validator and is ignored; did you mean ${close}?`
+        : `${variable} is not a setting of email-flow-validator and is ignored (\`email-flow-validator config\` lists them)`,
+    });
+  }
+  return warnings;
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -30,11 +31,14 @@ interface BenchHarness {
 export async function benchCommand(options: BenchCliOptions): Promise<number> {
   const here = fileURLToPath(import.meta.url);
   const root = join(dirname(here), '..', '..');
+  const harness = join(root, 'bench', 'harness.ts');
+  if (!existsSync(harness))
+    throw new Error('bench runs from a clone of the repository: the harness (bench/) is not in the package');
   // Running from dist/ means no TypeScript loader is registered yet.
   if (!here.endsWith('.ts')) {
     const { register } = await import('tsx/esm/api');
     register();
   }
-  const harness = (await import(pathToFileURL(join(root, 'bench', 'harness.ts')).href)) as BenchHarness;
-  return harness.benchMain(options);
+  const { benchMain } = (await import(pathToFileURL(harness).href)) as BenchHarness;
+  return benchMain(options);
 }

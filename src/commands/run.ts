@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { ProcessorMetrics } from '../telemetry/metrics.js';
 import { startTracing, type Tracing } from '../telemetry/tracing.js';
 import { createValidator, type EmailValidator, type ValidatorDeps } from '../validation/validator.js';
+import { bothObservers, logStatsEvery, RunStats } from './run-stats.js';
 
 export interface RunningProcessor {
   processor: Processor;
@@ -23,10 +24,13 @@ export async function startProcessor(
   observer?: ProcessorObserver,
   validatorDeps: ValidatorDeps = {},
 ): Promise<RunningProcessor> {
+  // Everything that can fail on configuration (TLS files, list files, DNS servers, the
+  // provider's settings) is built before the first connection.
   const kafka = createKafka(config.kafka, logger);
+  const validator = createValidator(config.validation, validatorDeps);
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    await admin.connect();
     const missing = await missingTopics(admin, config.topics, config.pipeline.retryDelays);
     if (missing.length > 0) {
       throw new ProcessorError(
@@ -34,10 +38,12 @@ export async function startProcessor(
         `topics missing on ${config.kafka.brokers.join(',')}: ${missing.join(', ')} (create them with \`email-flow-validator topics\`)`,
       );
     }
+  } catch (err) {
+    await validator.close();
+    throw err;
   } finally {
     await admin.disconnect();
   }
-  const validator = createValidator(config.validation, validatorDeps);
   const processor = new Processor(config, { kafka, validator, logger, ...(observer ? { observer } : {}) });
   await processor.start();
   return { processor, validator, done: processor.stopped.then(() => (processor.failure ? 1 : 0)) };
@@ -80,6 +86,7 @@ export async function startService(
     options.spanProcessors ? { spanProcessors: options.spanProcessors } : {},
   );
   const metrics = new ProcessorMetrics({ delivery: config.pipeline.delivery });
+  const stats = new RunStats();
   let processor: Processor | undefined;
   let server: OperationsServer | undefined;
   try {
@@ -99,7 +106,7 @@ export async function startService(
       );
     }
     const providerLog = logger.child({ component: 'provider' });
-    const running = await startProcessor(config, logger, metrics, {
+    const running = await startProcessor(config, logger, bothObservers(metrics, stats), {
       onProviderBreakerStateChange: (state, previous) => {
         metrics.providerBreaker(state);
         if (state === 'open') providerLog.warn({ state, previous }, 'provider circuit breaker opened: failing fast');
@@ -112,6 +119,8 @@ export async function startService(
       },
     });
     processor = running.processor;
+    const stopStats = logStatsEvery(stats, logger, config.topics, t.logStatsIntervalMs);
+    void running.done.then(() => stopStats());
     metrics.watchDnsCache(() => running.validator.dnsCacheStats);
     metrics.watchSmtpProviders(() => running.validator.smtpProviders);
     let closing: Promise<number> | undefined;

@@ -1,5 +1,5 @@
 import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import type { IHeaders, Message, Producer, RecordMetadata } from 'kafkajs';
 import { SIGNUP_CONTENT_TYPE, type SignupEvent, signupEventType } from '../schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
 import { PROCESSOR_VERSION } from '../version.js';
@@ -38,12 +38,19 @@ export function encodeSignupEvent(event: SignupEvent): Buffer {
   return signupEventType.toBuffer(event);
 }
 
+/** A sign-up's input record: a KafkaJS `Message` whose key, value and headers are always set. */
+export interface SignupRecord extends Message {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string | Buffer>;
+}
+
 /**
  * The input record for one sign-up, without sending it: key = user id (so one user's events
  * keep their order), value in Avro or JSON, `content-type` header. Use it to batch many
- * events in one `producer.send`; call `injectTraceContext` on its headers yourself then.
+ * events in one `producer.send`; call `injectTraceContext(record.headers)` yourself then.
  */
-export function signupRecord(event: SignupEvent, options: SignupRecordOptions = {}): Message {
+export function signupRecord(event: SignupEvent, options: SignupRecordOptions = {}): SignupRecord {
   const json = options.format === 'json';
   const value = json ? Buffer.from(JSON.stringify(encodeAndCheckJson(event))) : encodeSignupEvent(event);
   return {
@@ -60,11 +67,8 @@ function encodeAndCheckJson(event: SignupEvent): SignupEvent {
 }
 
 /** Writes the W3C `traceparent`/`tracestate` of `ctx` into Kafka record headers. */
-export function injectTraceContext(
-  headers: Record<string, string | Buffer>,
-  ctx: Context = otelContext.active(),
-): void {
-  injectContext(ctx, headers);
+export function injectTraceContext(headers: IHeaders, ctx: Context = otelContext.active()): void {
+  injectContext(ctx, headers as Record<string, string | Buffer>);
 }
 
 /**
@@ -98,7 +102,7 @@ export async function publishSignup(
     },
     parent,
   );
-  injectTraceContext(message.headers as Record<string, string | Buffer>, trace.setSpan(parent, span));
+  injectTraceContext(message.headers, trace.setSpan(parent, span));
   try {
     const meta = await producer.send({
       topic,

@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { decodeValidationResult as decodeAvroResult, type ValidationResult } from '../schemas.js';
+import type { ValidationResult } from '../contract/verdicts.js';
+import { decodeValidationResult as decodeAvroResult } from '../schemas.js';
 import { extractContext } from '../telemetry/propagation.js';
 
 /** Headers on every result record, readable without decoding the value. */
@@ -15,7 +16,8 @@ export const RESULT_HEADERS = {
  * schemas/ValidationResult.avsc). Throws if the bytes are not one.
  */
 export function decodeValidationResult(value: Buffer): ValidationResult {
-  return decodeAvroResult(value);
+  // The processor writes verdict and reason from the contract's lists (src/validation/verdict.ts).
+  return decodeAvroResult(value) as ValidationResult;
 }
 
 /**

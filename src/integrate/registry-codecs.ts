@@ -1,3 +1,4 @@
+import type { ValidationResult as ResultContract } from '../contract/verdicts.js';
 import { SchemaRegistryClient, type SchemaRegistryClientOptions } from '../schema-registry/client.js';
 import { AvroRegistryCodec } from '../schema-registry/codec.js';
 import {
@@ -21,10 +22,11 @@ export function signupRegistryCodec(options: SchemaRegistryClientOptions): AvroR
  * `await codec.decodeAsync(message.value)` resolves the writer schema by its id against the
  * ValidationResult schema this package ships.
  */
-export function resultRegistryCodec(options: SchemaRegistryClientOptions): AvroRegistryCodec<ValidationResult> {
-  return new AvroRegistryCodec(
+export function resultRegistryCodec(options: SchemaRegistryClientOptions): AvroRegistryCodec<ResultContract> {
+  // The processor writes verdict, reason and flags from the contract's lists.
+  return new AvroRegistryCodec<ValidationResult>(
     new SchemaRegistryClient(options),
     validationResultType,
     loadSchema('ValidationResult') as object,
-  );
+  ) as unknown as AvroRegistryCodec<ResultContract>;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { TelemetryOptions } from '../config.js';
 
 export type { Logger };
@@ -10,9 +11,11 @@ export type { Logger };
  * hashes it unless the LOG_ADDRESSES debug switch is on.
  */
 export function createLogger(
-  options: Pick<TelemetryOptions, 'logLevel'>,
+  options: Pick<TelemetryOptions, 'logLevel'> & Partial<Pick<TelemetryOptions, 'logFormat'>>,
   destination?: pino.DestinationStream,
 ): Logger {
+  const format = options.logFormat ?? 'json';
+  const readable = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
   return pino(
     {
       level: options.logLevel,
@@ -23,7 +26,17 @@ export function createLogger(
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 2, sync: false }),
+    destination ??
+      (readable
+        ? // In this thread (no transport worker), so a line is written before the process exits.
+          pretty({
+            destination: 2,
+            sync: true,
+            colorize: process.stderr.isTTY === true,
+            translateTime: 'SYS:HH:MM:ss.l',
+            ignore: 'pid,hostname,service',
+          })
+        : pino.destination({ dest: 2, sync: false })),
   );
 }
 

@@ -12,6 +12,21 @@ export const telemetryFields = {
     description: 'Debug switch: log email addresses in clear at debug level. Off: addresses are hashed.',
     default: false,
   }),
+  logFormat: oneOf({
+    env: 'LOG_FORMAT',
+    description:
+      'auto: readable lines when stderr is a terminal, else pino JSON (one object a line); json or pretty to choose.',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'] as const,
+  }),
+  logStatsIntervalMs: int({
+    env: 'LOG_STATS_INTERVAL_MS',
+    description:
+      'How often `run` logs one info line with events routed per topic, dead letters, in-flight and lag since the last one; 0: never.',
+    default: 60_000,
+    min: 0,
+    max: 86_400_000,
+  }),
   httpPort: int({
     env: 'HTTP_PORT',
     description: 'Port of /healthz, /readyz and /metrics; 0 picks a free port; -1 disables the server.',

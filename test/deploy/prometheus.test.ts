@@ -20,7 +20,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningService, startService } from '../../src/commands/run.js';
 import { loadConfig } from '../../src/config.js';
-import { publishSignups } from '../../src/produce/publish-signups.js';
+import { signupMessage } from '../../src/produce/publish-signups.js';
 import { sampleDnsZones } from '../../src/produce/sample-zones.js';
 import { SAMPLE_DOMAINS, syntheticSignups } from '../../src/produce/synthetic.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
@@ -213,7 +213,7 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
           locale: null,
         });
       }
-      await publishSignups(producer, topics.input, events);
+      await producer.send({ topic: topics.input, acks: -1, messages: events.map((e) => signupMessage(e)) });
       await producer.send({
         topic: topics.input,
         messages: Array.from({ length: GARBAGE_PER_WAVE }, (_, i) => ({

@@ -1,0 +1,117 @@
+/**
+ * The typed contract of the result records: the lists of verdicts, reasons, flags and
+ * dead-letter codes as `as const` arrays, and the result types built from them, so a
+ * consumer that misspells a reason or a flag fails to compile.
+ *
+ * The verdict, reason and flag lists are the validator's own (src/validation/types.ts
+ * decides them); they are re-exported here, so the contract cannot drift from the engine.
+ */
+import type { ErrorCode } from '../errors.js';
+import {
+  type CheckStatus,
+  FLAGS,
+  type Flag,
+  REASONS,
+  type Reason,
+  RISKY_REASONS,
+  UNDELIVERABLE_REASONS,
+  UNKNOWN_REASONS,
+  VERDICTS,
+  type VerdictKind,
+} from '../validation/types.js';
+
+export type { CheckStatus, Flag, Reason, VerdictKind };
+export { FLAGS, REASONS, RISKY_REASONS, UNDELIVERABLE_REASONS, UNKNOWN_REASONS, VERDICTS };
+
+export type UndeliverableReason = (typeof UNDELIVERABLE_REASONS)[number];
+export type RiskyReason = (typeof RISKY_REASONS)[number];
+export type UnknownReason = (typeof UNKNOWN_REASONS)[number];
+
+export const CHECK_STATUSES = ['pass', 'fail', 'unknown', 'skipped'] as const satisfies readonly CheckStatus[];
+
+/**
+ * The `efv-error-code` header values a dead-letter record can carry (the other error codes,
+ * PUBLISH_FAILED and CONFIG_INVALID, stop the processor instead of routing a record).
+ */
+export const DEAD_LETTER_CODES = [
+  'NULL_VALUE',
+  'OVERSIZED',
+  'AVRO_DECODE',
+  'JSON_DECODE',
+  'UNSUPPORTED_CONTENT_TYPE',
+  'MISSING_EMAIL',
+  'INVALID_EVENT',
+  'EMAIL_TOO_LONG',
+  'INVALID_UTF8',
+  'UNSAFE_CHARACTERS',
+  'VALIDATION_UNKNOWN',
+  'VALIDATION_ERROR',
+] as const satisfies readonly ErrorCode[];
+
+export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
+
+/** When each dead-letter code is used: the README's table is generated from this (`npm run docs:env`). */
+export const DEAD_LETTER_CODE_DOCS: Readonly<Record<DeadLetterCode, string>> = {
+  NULL_VALUE: 'null value (tombstone) or empty value',
+  OVERSIZED: 'value larger than `MAX_MESSAGE_BYTES`',
+  AVRO_DECODE: 'not a `SignupEvent` in Avro binary (garbage, truncated, trailing bytes, another schema)',
+  JSON_DECODE: 'not valid UTF-8 JSON, or not an object',
+  UNSUPPORTED_CONTENT_TYPE: '`content-type` names neither JSON nor Avro',
+  MISSING_EMAIL: 'no `email`, or not a non-empty string',
+  INVALID_EVENT: 'another field has the wrong type, or `occurredAt` is out of range',
+  EMAIL_TOO_LONG: 'the email field is over 1024 bytes (RFC 5321 allows 254)',
+  INVALID_UTF8: 'the email field is not valid UTF-8 (or holds a lone surrogate)',
+  UNSAFE_CHARACTERS: 'control characters or bidirectional overrides inside the address',
+  VALIDATION_UNKNOWN:
+    'verdict `unknown` after the last retry (DNS/provider/SMTP unavailable, timeout); reason in `efv-verdict-reason`, every attempt in `efv-retry-history`',
+  VALIDATION_ERROR: 'the validator threw (a bug, never a verdict)',
+};
+
+/** `verdict` and the `reason` it allows: `deliverable` has none, every other verdict one of its own list. */
+export type VerdictReason =
+  | { verdict: 'deliverable'; reason: null }
+  | { verdict: 'undeliverable'; reason: UndeliverableReason }
+  | { verdict: 'risky'; reason: RiskyReason }
+  | { verdict: 'unknown'; reason: UnknownReason };
+
+/** One check's outcome as a result record carries it. */
+export interface CheckOutcomeRecord {
+  name: string;
+  status: CheckStatus;
+  reason: Reason | null;
+  detail: string | null;
+  durationMicros: number;
+}
+
+interface ValidationResultFields {
+  eventId: string;
+  userId: string;
+  email: string;
+  normalizedEmail: string;
+  flags: Flag[];
+  suggestion: string | null;
+  checks: CheckOutcomeRecord[];
+  sourceRecord: { topic: string; partition: number; offset: number };
+  occurredAt: number;
+  validatedAt: number;
+  durationMicros: number;
+  processorVersion: string;
+}
+
+/**
+ * The contract with downstream consumers: what the valid and invalid topics carry, a union
+ * discriminated by `verdict` (narrow on it and `reason` is typed to that verdict's list).
+ */
+export type ValidationResult = ValidationResultFields & VerdictReason;
+
+/** One address's verdict from `createValidator` or `email-flow-validator validate`. */
+export type AddressVerdict = {
+  /** The address as given. */
+  email: string;
+  /** Trimmed, NFC, lower-case domain (or the trimmed input if it does not parse). */
+  normalizedEmail: string;
+  flags: Flag[];
+  /** A suggested correction when `did_you_mean` is flagged (e.g. jane@gmail.com for jane@gmial.com). */
+  suggestion: string | null;
+  checks: CheckOutcomeRecord[];
+} & VerdictReason;

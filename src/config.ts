@@ -142,7 +142,9 @@ export function effectiveSettings(config: Config, env: Env = process.env): Effec
 const OTHER_KNOWN = [
   'EFV_FROM_SOURCE',
   'EFV_NODE_DIR',
+  'EFV_NODE_MAJOR',
   'EFV_NODE_OFFLINE',
+  'EFV_TEST_REPORT',
   'EFV_TOOLS_DIR',
   'KAFKA_VERSION',
   'KAFKA_HEAP',
@@ -162,6 +164,12 @@ const FOREIGN = new Set([
   'KAFKA_GC_LOG_OPTS',
   'KAFKA_DEBUG',
 ]);
+
+/**
+ * Variables every machine may have whose names are close to one of ours (HTTP_PROXY is two
+ * edits from SMTP_PROXY): compared in upper case, never reported.
+ */
+const COMMON = new Set(['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'FTP_PROXY', 'SOCKS_PROXY']);
 
 /** Prefixes only our settings use; an unknown variable with one is almost surely meant for us. */
 const OUR_PREFIXES = ['EFV_', 'KAFKA_', 'CHECK_', 'DNS_', 'PROVIDER_', 'SMTP_', 'SCHEMA_REGISTRY_', 'PARTITION_'];
@@ -192,8 +200,8 @@ export function unknownEnvWarnings(env: Env = process.env): EnvWarning[] {
   const knownSet = new Set(known);
   const warnings: EnvWarning[] = [];
   for (const variable of Object.keys(env).sort()) {
-    if (knownSet.has(variable) || FOREIGN.has(variable) || SERVICE_LINK.test(variable)) continue;
     const upper = variable.toUpperCase();
+    if (knownSet.has(variable) || FOREIGN.has(variable) || COMMON.has(upper) || SERVICE_LINK.test(variable)) continue;
     let best: string | undefined;
     let bestDistance = Number.POSITIVE_INFINITY;
     for (const name of known) {

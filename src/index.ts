@@ -3,6 +3,9 @@
  * services that publish sign-up events and for the ones that consume the results. The
  * processor itself runs as the `email-flow-validator` command, not as a library.
  */
+
+export { RESULT_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from './contract/content-types.js';
+export { DLQ_HEADERS, RESULT_HEADERS } from './contract/headers.js';
 export {
   encodeSignupEvent,
   injectTraceContext,
@@ -13,25 +16,21 @@ export {
 } from './integrate/publish-signup.js';
 export {
   decodeValidationResult,
-  RESULT_HEADERS,
   type ResultRecord,
   readResultRecord,
   traceContextOf,
   verdictOf,
 } from './integrate/read-result.js';
 export { resultRegistryCodec, signupRegistryCodec } from './integrate/registry-codecs.js';
-export { DLQ_HEADERS } from './pipeline/route.js';
 export {
   SchemaRegistryClient,
   type SchemaRegistryClientOptions,
   SchemaRegistryError,
 } from './schema-registry/client.js';
 export { AvroRegistryCodec } from './schema-registry/codec.js';
-export {
-  type CheckOutcomeRecord,
-  RESULT_CONTENT_TYPE,
-  SIGNUP_CONTENT_TYPE,
-  type SignupEvent,
-  type ValidationResult,
+export type {
+  CheckOutcomeRecord,
+  SignupEvent,
+  ValidationResult,
 } from './schemas.js';
 export { PROCESSOR_VERSION } from './version.js';

@@ -63,6 +63,3 @@ export function decodeValidationResult(value: Buffer): ValidationResult {
 export function encodeValidationResult(result: ValidationResult): Buffer {
   return validationResultType.toBuffer(result);
 }
-
-export const SIGNUP_CONTENT_TYPE = 'application/vnd.emailflowvalidator.signup+avro';
-export const RESULT_CONTENT_TYPE = 'application/vnd.emailflowvalidator.result+avro';

@@ -1,8 +1,8 @@
 import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
 import { type Config, loadConfig } from '../config.js';
+import { DLQ_HEADERS } from '../contract/headers.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { DLQ_HEADERS } from '../pipeline/route.js';
 import { sampleDnsZones } from '../produce/sample-zones.js';
 import { decodeValidationResult } from '../schemas.js';
 import type { Logger } from '../telemetry/logger.js';

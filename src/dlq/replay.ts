@@ -19,16 +19,9 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+import { REPLAY_HEADERS } from '../contract/headers.js';
 import type { Logger } from '../telemetry/logger.js';
 import { errorCodeOf, matchesFilter, type ReplayFilter, ReplayOptionError, replayGroupId } from './filter.js';
-
-/** Headers a replayed record carries on top of the original ones. */
-export const REPLAY_HEADERS = {
-  /** `<dead-letter topic>/<partition>/<offset>` of the record it was replayed from. */
-  replayOf: 'efv-replay-of',
-  /** When it was replayed, ISO 8601. */
-  replayedAt: 'efv-replayed-at',
-} as const;
 
 /** Replayed records per request: the unit of publish, acknowledgement and commit. */
 const CHUNK = 500;

@@ -1,6 +1,8 @@
 import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
-import { SIGNUP_CONTENT_TYPE, type SignupEvent, signupEventType } from '../schemas.js';
+import { JSON_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from '../contract/content-types.js';
+import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
+import { type SignupEvent, signupEventType } from '../schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
@@ -49,7 +51,7 @@ export function signupRecord(event: SignupEvent, options: SignupRecordOptions = 
   return {
     key: event.userId,
     value,
-    headers: { ...options.headers, 'content-type': json ? 'application/json' : SIGNUP_CONTENT_TYPE },
+    headers: { ...options.headers, [CONTENT_TYPE_HEADER]: json ? JSON_CONTENT_TYPE : SIGNUP_CONTENT_TYPE },
   };
 }
 

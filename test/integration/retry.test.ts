@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
+import { DLQ_HEADERS } from '../../src/contract/headers.js';
 import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
 import type { Validator, Verdict } from '../../src/validation/types.js';
 import { createValidator } from '../../src/validation/validator.js';

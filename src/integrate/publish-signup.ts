@@ -4,6 +4,12 @@ import { JSON_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from '../contract/content-type
 import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
 import { type SignupEvent, signupEventType } from '../schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
+import {
+  MESSAGING_DESTINATION_PARTITION_ID,
+  MESSAGING_KAFKA_OFFSET,
+  sendAttributes,
+  sendSpanName,
+} from '../telemetry/semconv.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
 export interface SignupRecordOptions {
@@ -88,15 +94,10 @@ export async function publishSignup(
   const parent = options.context ?? otelContext.active();
   const tracer = options.tracer ?? trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
   const span = tracer.startSpan(
-    `${topic} publish`,
+    sendSpanName(topic),
     {
       kind: SpanKind.PRODUCER,
-      attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'send',
-        'messaging.destination.name': topic,
-      },
+      attributes: sendAttributes(topic),
     },
     parent,
   );
@@ -110,8 +111,8 @@ export async function publishSignup(
     });
     const first = meta[0];
     if (first) {
-      span.setAttribute('messaging.destination.partition.id', String(first.partition));
-      if (first.baseOffset !== undefined) span.setAttribute('messaging.kafka.offset', Number(first.baseOffset));
+      span.setAttribute(MESSAGING_DESTINATION_PARTITION_ID, String(first.partition));
+      if (first.baseOffset !== undefined) span.setAttribute(MESSAGING_KAFKA_OFFSET, Number(first.baseOffset));
     }
     return meta;
   } catch (err) {

@@ -1,7 +1,7 @@
 import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
-import type { OutgoingRecord } from './outgoing-record.js';
+import type { OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
 

@@ -5,18 +5,16 @@ import type { Message, Producer } from 'kafkajs';
 import { signupRecord } from '../integrate/publish-signup.js';
 import type { SignupEvent } from '../schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
+import { sendAttributes, sendSpanName } from '../telemetry/semconv.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
 export type WireFormat = 'avro' | 'json';
 
 /** One input record for a sign-up: key = user id, W3C trace context in the headers. */
-export function signupMessage(event: SignupEvent, format: WireFormat = 'avro'): Message {
+export function signupMessage(event: SignupEvent, format: WireFormat = 'avro', topic = 'signups'): Message {
   const message = signupRecord(event, { format });
   const tracer = trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
-  const span = tracer.startSpan('signups publish', {
-    kind: SpanKind.PRODUCER,
-    attributes: { 'messaging.system': 'kafka' },
-  });
+  const span = tracer.startSpan(sendSpanName(topic), { kind: SpanKind.PRODUCER, attributes: sendAttributes(topic) });
   injectContext(trace.setSpan(context.active(), span), message.headers as Record<string, string | Buffer>);
   span.end();
   return message;
@@ -40,7 +38,7 @@ export async function publishSignups(
     options.onProgress?.(sent);
   };
   for await (const e of events) {
-    batch.push(signupMessage(e, options.format));
+    batch.push(signupMessage(e, options.format, topic));
     if (batch.length >= batchSize) await flush();
   }
   await flush();

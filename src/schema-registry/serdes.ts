@@ -16,7 +16,7 @@ import { AvroRegistryCodec } from './codec.js';
  *   start:      await serdes.start([topics.valid, topics.invalid])
  *   each batch: await serdes.prefetch(batch.messages)          (before decoding)
  *   decode:     decodeOptions.registry = serdes                (src/pipeline/decode.ts)
- *   results:    resultRecord(…, topic, serdes.encodeResult)    (src/pipeline/route.ts)
+ *   results:    resultRecord(…, topic, serdes.encodeResult)    (src/pipeline/records.ts)
  */
 export class RegistrySerdes {
   readonly signups: AvroRegistryCodec<SignupEvent>;

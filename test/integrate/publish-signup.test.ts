@@ -101,7 +101,7 @@ describe('publishSignup (real broker)', () => {
 
       const sent = traceparent.exec(String(rec!.message.headers?.traceparent));
       expect(sent, 'traceparent header').not.toBeNull();
-      const producerSpan = exporter.getFinishedSpans().find((s) => s.name === `${topic} publish`);
+      const producerSpan = exporter.getFinishedSpans().find((s) => s.name === `send ${topic}`);
       expect(producerSpan?.kind).toBe(SpanKind.PRODUCER);
       expect(producerSpan?.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
       expect(sent![1]).toBe(request.spanContext().traceId);
@@ -165,7 +165,7 @@ describe('publishSignup (real broker)', () => {
     } finally {
       await failing.disconnect();
     }
-    const span = exporter.getFinishedSpans().find((s) => s.name === `${missing} publish`);
+    const span = exporter.getFinishedSpans().find((s) => s.name === `send ${missing}`);
     expect(span?.status.code).toBe(2);
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
   });

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import type { ProcessorError } from '../../src/errors.js';
 import { publishSignup, signupRegistryCodec } from '../../src/index.js';
 import { decodeSignup } from '../../src/pipeline/decode.js';
-import { resultRecord } from '../../src/pipeline/route.js';
+import { resultRecord } from '../../src/pipeline/records.js';
 import { SchemaRegistryClient, SchemaRegistryError } from '../../src/schema-registry/client.js';
 import { AvroRegistryCodec } from '../../src/schema-registry/codec.js';
 import { RegistrySerdes } from '../../src/schema-registry/serdes.js';

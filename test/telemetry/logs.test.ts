@@ -54,6 +54,24 @@ describe('logs', () => {
     expect(cap.lines[0]).toMatchObject({ email: '[redacted]', nested: { address: '[redacted]' }, component: 'test' });
   });
 
+  it('LOG_ADDRESSES shows address fields in clear at debug level only, and secrets never', () => {
+    setLogAddresses(true);
+    const debug = captureLogs();
+    createLogger({ logLevel: 'debug' }, debug.stream).debug(
+      { email: 'anna@example.com', nested: { address: 'bob@example.com', apiKey: 'k-123' }, password: 'p' },
+      'judged',
+    );
+    expect(debug.lines[0]).toMatchObject({
+      email: 'anna@example.com',
+      nested: { address: 'bob@example.com', apiKey: '[redacted]' },
+      password: '[redacted]',
+    });
+    const info = captureLogs();
+    createLogger({ logLevel: 'info' }, info.stream).info({ email: 'anna@example.com' }, 'judged');
+    expect(info.lines[0]).toMatchObject({ email: '[redacted]' });
+    expect(info.raw()).not.toContain('@example.com');
+  });
+
   describe('a run against the real broker', () => {
     let svc: TestService | undefined;
     let provider: TestProvider | undefined;

@@ -11,31 +11,16 @@ import {
 } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
 import type { ProcessorError } from '../errors.js';
-import type { TopicOptions } from '../kafka/options.js';
 import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../schemas.js';
 import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
-import type { OutgoingRecord } from './publish.js';
 
-export type Destination = 'valid' | 'invalid' | 'deadLetter' | 'retry';
-
-export interface RouteOptions {
-  topics: TopicOptions;
-  riskyRoute: 'valid' | 'invalid';
-}
-
-/** Where a verdict goes (ARCHITECTURE.md, "Verdicts"): unknown is never judged valid or invalid. */
-export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Exclude<Destination, 'retry'> {
-  switch (verdict.verdict) {
-    case 'deliverable':
-      return 'valid';
-    case 'risky':
-      return riskyRoute;
-    case 'undeliverable':
-      return 'invalid';
-    default:
-      return 'deadLetter';
-  }
+/** A record the processor writes: a result, a retry or a dead letter, before it is batched. */
+export interface OutgoingRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | null;
+  headers: Record<string, string | Buffer>;
 }
 
 export interface SourceCoordinates {

@@ -1,6 +1,6 @@
-import { Partitioners } from 'kafkajs';
 import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
+import { producerConfig } from '../kafka/clients.js';
 import { publishSignups, readNdjson, type WireFormat } from '../produce/publish-signups.js';
 import { syntheticSignups } from '../produce/synthetic.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -17,13 +17,7 @@ export interface ProduceOptions {
 
 export async function produceCommand(config: Config, logger: Logger, opts: ProduceOptions): Promise<number> {
   const topic = opts.topic ?? config.topics.input;
-  const producer = createKafka(config.kafka, logger).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
-  });
+  const producer = createKafka(config.kafka, logger).producer(producerConfig());
   await producer.connect();
   try {
     if (opts.file) {

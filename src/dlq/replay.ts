@@ -9,17 +9,9 @@
  * replays at most the one unacknowledged chunk again (at-least-once, like the processor).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type Admin,
-  type Consumer,
-  type IHeaders,
-  type Kafka,
-  type KafkaMessage,
-  type Message,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { REPLAY_HEADERS } from '../contract/headers.js';
+import { producerConfig, toolConsumerConfig } from '../kafka/clients.js';
 import type { Logger } from '../telemetry/logger.js';
 import { errorCodeOf, matchesFilter, type ReplayFilter, ReplayOptionError, replayGroupId } from './filter.js';
 
@@ -179,19 +171,11 @@ async function scan(
 
   const producer: Producer | undefined = opts.dryRun
     ? undefined
-    : kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // The Java client's murmur2 partitioner, as sign-up producers use: a replayed record
-        // lands in the partition of its key, behind that user's other events.
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // An idempotent producer must not give up on a request it may have written (as in produce).
-        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
-      });
-  // read_committed (the default): records of an aborted transaction were never dead-lettered.
-  // A short fetch wait: once the last partition is done, disconnect waits for the fetch in flight.
-  const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+    : // The murmur2 partitioner of sign-up producers: a replayed record lands in the partition
+      // of its key, behind that user's other events. A send that fails after its bounded
+      // retries fails the replay; nothing past it is committed, so a rerun replays it.
+      kafka.producer(producerConfig());
+  const consumer: Consumer = kafka.consumer(toolConsumerConfig(groupId));
 
   const advance = (partition: number, next: number) => {
     const prev = position.get(partition)!;

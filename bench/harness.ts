@@ -15,9 +15,9 @@ import { loadConfig } from '../src/config.js';
 import { createKafka } from '../src/kafka/client.js';
 import { waitForLeaders } from '../src/kafka/topics.js';
 import { signupMessage } from '../src/produce/publish-signups.js';
-import { syntheticSignups } from '../src/produce/synthetic.js';
+import { syntheticSignups } from '../src/sim/synthetic.js';
+import { benchDnsWarmCache, benchLocalChecks } from '../src/sim/validator-bench.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { benchDnsWarmCache, benchLocalChecks } from '../src/validation/bench.js';
 import type { BenchReport, ContenderResult, LatencyResult, ProviderResult } from './bench-report.js';
 import {
   CONTENDERS,

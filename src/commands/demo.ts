@@ -3,10 +3,10 @@ import { type Config, loadConfig } from '../config.js';
 import { DLQ_HEADERS } from '../contract/headers.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { sampleDnsZones } from '../produce/sample-zones.js';
 import { decodeValidationResult } from '../schemas.js';
+import { startLocalDnsServer } from '../sim/local-dns-server.js';
+import { sampleDnsZones } from '../sim/sample-zones.js';
 import type { Logger } from '../telemetry/logger.js';
-import { startLocalDnsServer } from '../validation/local-dns-server.js';
 import { produceCommand } from './produce.js';
 import { startProcessor } from './run.js';
 

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
 import { producerConfig } from '../kafka/clients.js';
 import { publishSignups, readNdjson, type WireFormat } from '../produce/publish-signups.js';
-import { syntheticSignups } from '../produce/synthetic.js';
+import { syntheticSignups } from '../sim/synthetic.js';
 import type { Logger } from '../telemetry/logger.js';
 import { progressBar } from './progress.js';
 

@@ -6,6 +6,11 @@
 
 export { RESULT_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from './contract/content-types.js';
 export { DLQ_HEADERS, RESULT_HEADERS } from './contract/headers.js';
+export type {
+  CheckOutcomeRecord,
+  SignupEvent,
+  ValidationResult,
+} from './contract/schemas.js';
 export {
   encodeSignupEvent,
   injectTraceContext,
@@ -28,9 +33,4 @@ export {
   SchemaRegistryError,
 } from './schema-registry/client.js';
 export { AvroRegistryCodec } from './schema-registry/codec.js';
-export type {
-  CheckOutcomeRecord,
-  SignupEvent,
-  ValidationResult,
-} from './schemas.js';
 export { PROCESSOR_VERSION } from './version.js';

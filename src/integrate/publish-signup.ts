@@ -2,7 +2,7 @@ import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tr
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { JSON_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from '../contract/content-types.js';
 import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
-import { type SignupEvent, signupEventType } from '../schemas.js';
+import { type SignupEvent, signupEventType } from '../contract/schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
 import {
   MESSAGING_DESTINATION_PARTITION_ID,

@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { RESULT_HEADERS } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
-import { decodeValidationResult as decodeAvroResult, type ValidationResult } from '../schemas.js';
+import { decodeValidationResult as decodeAvroResult, type ValidationResult } from '../contract/schemas.js';
 import { extractContext } from '../telemetry/propagation.js';
 
 /**

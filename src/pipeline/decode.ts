@@ -1,8 +1,8 @@
 import type { IHeaders } from 'kafkajs';
 import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
+import { type SignupEvent, signupEventType } from '../contract/schemas.js';
 import { fail, ok, ProcessorError, type Result } from '../errors.js';
-import { type SignupEvent, signupEventType } from '../schemas.js';
 
 export type InputFormat = 'auto' | 'avro' | 'json';
 

@@ -6,8 +6,8 @@
  */
 import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import type { KafkaMessage } from 'kafkajs';
+import type { SignupEvent } from '../contract/schemas.js';
 import { ProcessorError } from '../errors.js';
-import type { SignupEvent } from '../schemas.js';
 import { NO_SPAN, type RecordSpans, type TracedRecord } from '../telemetry/record-spans.js';
 import type { Validator, Verdict } from '../validation/types.js';
 import type { Deadlines } from './deadlines.js';

@@ -10,8 +10,8 @@ import {
   TRACE_HEADERS,
 } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
+import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../contract/schemas.js';
 import type { ProcessorError } from '../errors.js';
-import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../schemas.js';
 import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
 

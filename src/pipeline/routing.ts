@@ -4,9 +4,9 @@
  * instead of copying the policy.
  */
 import type { KafkaMessage } from 'kafkajs';
+import type { SignupEvent, ValidationResult } from '../contract/schemas.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
 import type { TopicOptions } from '../kafka/options.js';
-import type { SignupEvent, ValidationResult } from '../schemas.js';
 import type { Verdict } from '../validation/types.js';
 import {
   deadLetterRecord,

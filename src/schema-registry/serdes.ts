@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
-import type { Result } from '../errors.js';
 import {
   loadSchema,
   type SignupEvent,
   signupEventType,
   type ValidationResult,
   validationResultType,
-} from '../schemas.js';
+} from '../contract/schemas.js';
+import type { Result } from '../errors.js';
 import { SchemaRegistryClient } from './client.js';
 import { AvroRegistryCodec } from './codec.js';
 

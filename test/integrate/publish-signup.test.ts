@@ -2,9 +2,9 @@ import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { tracing } from '@opentelemetry/sdk-node';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signupEventType } from '../../src/contract/schemas.js';
 import * as api from '../../src/index.js';
 import { encodeSignupEvent, publishSignup, readResultRecord, type SignupEvent, verdictOf } from '../../src/index.js';
-import { signupEventType } from '../../src/schemas.js';
 import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } from '../helpers/kafka.js';
 import { startTestPipeline } from '../helpers/processor.js';
 

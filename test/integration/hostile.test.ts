@@ -10,7 +10,7 @@ import { type IHeaders, Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SIGNUP_CONTENT_TYPE } from '../../src/contract/content-types.js';
 import { DLQ_HEADERS } from '../../src/contract/headers.js';
-import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
 import { consumeRecords, testKafka, topicSize } from '../helpers/kafka.js';
 import { resultType, startTestPipeline, type TestPipeline } from '../helpers/processor.js';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { DLQ_HEADERS } from '../../src/contract/headers.js';
-import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
 import type { Validator, Verdict } from '../../src/validation/types.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { consumeRecords, topicSize } from '../helpers/kafka.js';

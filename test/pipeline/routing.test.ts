@@ -1,10 +1,10 @@
 import type { KafkaMessage, RecordBatchEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, RESULT_HEADERS } from '../../src/contract/headers.js';
+import { decodeValidationResult, type SignupEvent } from '../../src/contract/schemas.js';
 import { ProcessorError } from '../../src/errors.js';
 import { retryStateOf } from '../../src/pipeline/records.js';
 import { type RoutingPolicy, route } from '../../src/pipeline/routing.js';
-import { decodeValidationResult, type SignupEvent } from '../../src/schemas.js';
 import type { Verdict } from '../../src/validation/types.js';
 
 const topics = { input: 'in', valid: 'in.valid', invalid: 'in.invalid', deadLetter: 'in.dlq' };

@@ -2,6 +2,7 @@ import avro from 'avsc';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { loadSchema, type SignupEvent, signupEventType, validationResultType } from '../../src/contract/schemas.js';
 import type { ProcessorError } from '../../src/errors.js';
 import { publishSignup, signupRegistryCodec } from '../../src/index.js';
 import { decodeSignup } from '../../src/pipeline/decode.js';
@@ -10,7 +11,6 @@ import { SchemaRegistryClient, SchemaRegistryError } from '../../src/schema-regi
 import { AvroRegistryCodec } from '../../src/schema-registry/codec.js';
 import { RegistrySerdes } from '../../src/schema-registry/serdes.js';
 import { frame, unframe, valueSubject } from '../../src/schema-registry/wire-format.js';
-import { loadSchema, type SignupEvent, signupEventType, validationResultType } from '../../src/schemas.js';
 import type { Verdict } from '../../src/validation/types.js';
 import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';

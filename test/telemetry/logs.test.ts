@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { encodeSignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { createLogger, redactAddress, setLogAddresses } from '../../src/telemetry/logger.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';

@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { tracing } from '@opentelemetry/sdk-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeSignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';

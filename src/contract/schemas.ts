@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 
-/** schemas/ sits beside src/ and dist/, so one relative path serves both. */
-const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+/** schemas/ sits beside src/ and dist/ (this file is in their contract/), so one relative path serves both. */
+const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
 
 export function loadSchema(name: string): avro.Schema {
   return JSON.parse(readFileSync(join(schemaDir, `${name}.avsc`), 'utf8')) as avro.Schema;

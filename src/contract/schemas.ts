@@ -52,7 +52,14 @@ export interface ValidationResult {
 export const signupEventType = avro.Type.forSchema(loadSchema('SignupEvent'));
 export const validationResultType = avro.Type.forSchema(loadSchema('ValidationResult'));
 
+/**
+ * Avro binary of a SignupEvent, checked first: a wrong field throws a TypeError naming it
+ * (avsc's own message would only say the whole value is invalid).
+ */
 export function encodeSignupEvent(event: SignupEvent): Buffer {
+  const bad: string[] = [];
+  signupEventType.isValid(event, { errorHook: (path) => bad.push(path.join('.') || '(event)') });
+  if (bad.length > 0) throw new TypeError(`not a valid SignupEvent: bad field(s) ${bad.join(', ')}`);
   return signupEventType.toBuffer(event);
 }
 

@@ -2,7 +2,7 @@ import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tr
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import { JSON_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from '../contract/content-types.js';
 import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
-import { type SignupEvent, signupEventType } from '../contract/schemas.js';
+import { encodeSignupEvent, type SignupEvent } from '../contract/schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
 import {
   MESSAGING_DESTINATION_PARTITION_ID,
@@ -11,6 +11,9 @@ import {
   sendSpanName,
 } from '../telemetry/semconv.js';
 import { PROCESSOR_VERSION } from '../version.js';
+
+/** Avro binary of a SignupEvent, checked first (see contract/schemas.ts). */
+export { encodeSignupEvent };
 
 export interface SignupRecordOptions {
   /** Avro binary (the default, the schema in schemas/SignupEvent.avsc) or JSON. */
@@ -33,17 +36,6 @@ export interface PublishSignupOptions extends SignupRecordOptions {
    * (see `signupRegistryCodec`) instead of raw Avro.
    */
   registry?: { encodeAsync(topic: string, event: SignupEvent): Promise<Buffer> };
-}
-
-/**
- * Avro binary of a SignupEvent, checked first: a wrong field throws a TypeError naming it
- * (avsc's own message would only say the whole value is invalid).
- */
-export function encodeSignupEvent(event: SignupEvent): Buffer {
-  const bad: string[] = [];
-  signupEventType.isValid(event, { errorHook: (path) => bad.push(path.join('.') || '(event)') });
-  if (bad.length > 0) throw new TypeError(`not a valid SignupEvent: bad field(s) ${bad.join(', ')}`);
-  return signupEventType.toBuffer(event);
 }
 
 /**

@@ -12,6 +12,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     fileParallelism: false,
     maxWorkers: 1,
-    reporters: ['default', ['json', { outputFile: '.vitest-chaos-report.json' }]],
+    reporters: ['default', ['json', { outputFile: process.env.EFV_TEST_REPORT ?? '.vitest-chaos-report.json' }]],
   },
 });

@@ -11,6 +11,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The machine has 2 cores and the broker needs one; integration files share it.
     maxWorkers: 2,
-    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
+    reporters: ['default', ['json', { outputFile: process.env.EFV_TEST_REPORT ?? '.vitest-report.json' }]],
   },
 });

@@ -86,5 +86,8 @@ export interface BenchReport {
     oursEosToOurs: number | null;
     oursSlowToNaiveSlow: number | null;
     oursSlowToBound: number | null;
+    /** SMTP probes/s against the provider's connection limit / latency. */
+    oursSmtpToBound: number | null;
+    oursSmtpToNaiveSmtp: number | null;
   };
 }

@@ -4,7 +4,17 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const CONTENDERS = ['ceiling', 'kafkajs-copy', 'ours', 'ours-eos', 'ours-slow', 'naive', 'naive-slow'] as const;
+export const CONTENDERS = [
+  'ceiling',
+  'kafkajs-copy',
+  'ours',
+  'ours-eos',
+  'ours-slow',
+  'ours-smtp',
+  'naive',
+  'naive-slow',
+  'naive-smtp',
+] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const DESCRIPTIONS: Record<ContenderName, string> = {
@@ -13,8 +23,11 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   ours: 'email-flow-validator run, local checks (syntax, lists)',
   'ours-eos': 'the same with DELIVERY=exactly-once: results and input offsets committed in Kafka transactions',
   'ours-slow': 'email-flow-validator run, local checks + HTTP provider answering after a fixed latency',
+  'ours-smtp':
+    'email-flow-validator run, local checks + DNS + SMTP probes to one mail provider (two MX hosts) answering RCPT after a fixed latency, under its connection limit',
   naive: 'KafkaJS eachMessage: validate, send, await, next (local checks)',
   'naive-slow': 'KafkaJS eachMessage with the same slow HTTP provider',
+  'naive-smtp': 'KafkaJS eachMessage with the same SMTP probes: one probe at a time per consumer',
 };
 
 /** A launched contender: its processes, measured from outside. */

@@ -38,6 +38,7 @@ import {
 import { type ProcStats, sumStats } from './proc-stats.js';
 import { type SlowProvider, startSlowProvider } from './provider-server.js';
 import { writeReports } from './report.js';
+import { type SlowSmtp, startSlowSmtp } from './smtp-server.js';
 import { percentile, type Sample, steadyRate } from './stats.js';
 
 export interface BenchOptions {
@@ -165,6 +166,9 @@ function sliceSizes(o: BenchOptions): Record<ContenderName, number> {
     'ours-slow': Math.min(n, o.slices?.['ours-slow'] ?? Math.round(bound * secs)),
     naive: Math.min(n, o.slices?.naive ?? (o.quick ? 5_000 : 20_000)),
     'naive-slow': Math.min(n, o.slices?.['naive-slow'] ?? Math.max(50, Math.round(naiveSlowRate * secs))),
+    // The SMTP contenders' bound is the same concurrency / latency, over one mail provider.
+    'ours-smtp': Math.min(n, o.slices?.['ours-smtp'] ?? Math.round(bound * secs)),
+    'naive-smtp': Math.min(n, o.slices?.['naive-smtp'] ?? Math.max(50, Math.round(naiveSlowRate * secs))),
   };
 }
 
@@ -181,6 +185,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
   const runId = `bench-${Date.now().toString(36)}`;
   const created: string[] = [];
   let provider: SlowProvider | undefined;
+  let smtp: SlowSmtp | undefined;
   try {
     if (o.compiled) {
       log('building dist/ (tsc -p tsconfig.build.json): our contenders run the compiled code');
@@ -222,6 +227,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
     const preloadSeconds = (performance.now() - preloadStarted) / 1000;
 
     if (o.contenders.some((c) => c.endsWith('-slow'))) provider = await startSlowProvider(o.latencyMs);
+    if (o.contenders.some((c) => c.endsWith('-smtp'))) smtp = await startSlowSmtp(o.latencyMs);
     const results: ContenderResult[] = [];
     for (const name of o.contenders) {
       const input = inputs.get(slices[name])!;
@@ -241,7 +247,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         events: slices[name],
         admin,
         kafka,
-        provider: name.endsWith('-slow') ? provider : undefined,
+        provider: name.endsWith('-slow') ? provider : name.endsWith('-smtp') ? smtp : undefined,
+        smtp: name.endsWith('-smtp') ? smtp : undefined,
       });
       results.push(result);
       log(summaryLine(result));
@@ -286,6 +293,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         oursEosToOurs: ratio(by('ours-eos'), by('ours')),
         oursSlowToNaiveSlow: ratio(by('ours-slow'), by('naive-slow')),
         oursSlowToBound: by('ours-slow')?.provider?.fractionOfBound ?? null,
+        oursSmtpToBound: by('ours-smtp')?.provider?.fractionOfBound ?? null,
+        oursSmtpToNaiveSmtp: ratio(by('ours-smtp'), by('naive-smtp')),
       },
     };
     if (o.write !== false) {
@@ -295,6 +304,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
     return report;
   } finally {
     await provider?.close();
+    await smtp?.close();
     await admin.deleteTopics({ topics: created }).catch(() => {});
     await admin.disconnect().catch(() => {});
     if (state) await stopCluster({ name: clusterName });
@@ -404,7 +414,9 @@ interface ContenderRun {
   events: number;
   admin: Admin;
   kafka: Kafka;
+  /** The slow dependency whose requests are counted: the HTTP provider, or the mail provider. */
   provider: SlowProvider | undefined;
+  smtp?: SlowSmtp | undefined;
 }
 
 function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string> {
@@ -431,7 +443,22 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
     HTTP_PORT: '-1',
     LOG_LEVEL: 'warn',
     EFV_FROM_SOURCE: o.compiled ? '0' : '1',
-    ...(run.provider
+    ...(run.smtp
+      ? {
+          CHECK_DNS: 'true',
+          DNS_SERVERS: run.smtp.dns,
+          CHECK_SMTP: 'true',
+          SMTP_PORT: String(run.smtp.port),
+          // The bench's mail provider is on loopback.
+          SMTP_ALLOW_PRIVATE_NETWORKS: 'true',
+          // One RCPT per probe, so the servers' count is the probe count.
+          SMTP_CATCH_ALL_CHECK: 'false',
+          // The connection limit is what bounds: the rate limit must not.
+          SMTP_PROVIDER_LIMITS: `${run.smtp.provider}=${o.providerConcurrency}:100000000`,
+          SMTP_HELO: 'bench.example.com',
+        }
+      : {}),
+    ...(run.provider && !run.smtp
       ? {
           CHECK_PROVIDER: 'true',
           PROVIDER_URL: run.provider.url,
@@ -475,7 +502,7 @@ async function resultCount(run: ContenderRun): Promise<number> {
 function launch(o: BenchOptions, run: ContenderRun): Launched {
   if (run.name === 'ceiling') return launchKcatPassThrough(run.brokers, run.input, run.outputs[0]!);
   const env = contenderEnv(o, run);
-  if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow') {
+  if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow' || run.name === 'ours-smtp') {
     const prof = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
     if (prof.length) mkdirSync(o.cpuProfileDir!, { recursive: true });
     return launchNode([...prof, join(ROOT, 'bin', 'email-flow-validator.mjs'), 'run'], env);
@@ -578,7 +605,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
       requestsPerEvent: round((final.providerRequests ?? 0) / Math.max(1, final.outputs), 3),
     };
     // Naive calls one at a time: its bound is 1 / latency, whatever PROVIDER_CONCURRENCY says.
-    if (run.name === 'naive-slow') {
+    if (run.name === 'naive-slow' || run.name === 'naive-smtp') {
       provider.concurrency = 1;
       provider.boundPerSecond = Math.round(1000 / o.latencyMs);
       provider.fractionOfBound = round(perSecond / (1000 / o.latencyMs), 3);

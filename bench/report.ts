@@ -49,7 +49,8 @@ export function markdownReport(r: BenchReport): string {
     `Ratios in this run: ours / ceiling **${ratio(r.ratios.oursToCeiling)}**, ours / KafkaJS copy **${ratio(r.ratios.oursToKafkajsCopy)}**, ours / naive **${ratio(r.ratios.oursToNaive)}**, ` +
       `ours exactly-once / ours **${ratio(r.ratios.oursEosToOurs)}**, ` +
       `ours+slow / naive+slow **${ratio(r.ratios.oursSlowToNaiveSlow)}**, ours+slow / Little's-law bound ` +
-      `**${ratio(r.ratios.oursSlowToBound)}**.`,
+      `**${ratio(r.ratios.oursSlowToBound)}**, ours+smtp / Little's-law bound of the mail provider's limit ` +
+      `**${ratio(r.ratios.oursSmtpToBound ?? null)}**, ours+smtp / naive+smtp **${ratio(r.ratios.oursSmtpToNaiveSmtp ?? null)}**.`,
     '',
     `Validator alone (no Kafka, one core): local checks ${fmt(r.validatorOnly.localChecksPerSecond)}/s, ` +
       `with DNS against a loopback server, warm cache ${fmt(r.validatorOnly.dnsWarmCachePerSecond)}/s.`,

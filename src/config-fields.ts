@@ -10,6 +10,8 @@ export interface Field<T> {
   example?: string;
   /** Never echoed in errors or logs (API keys, passwords). */
   secret?: boolean;
+  /** How a bad value is echoed in errors, when part of it may be a secret (URL credentials). */
+  redact?: (raw: string) => string;
   parse(raw: string): T;
   /** The default as a user would type it, for the docs. */
   show(value: T): string;
@@ -18,7 +20,12 @@ export interface Field<T> {
 export type Slice = Record<string, Field<unknown>>;
 export type Infer<S extends Slice> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 
-type Base = { env: string; description: string; example?: string; secret?: boolean };
+type Base = { env: string; description: string; example?: string; secret?: boolean; redact?: (raw: string) => string };
+
+/** A URL with its user-info (`user:password@`) and query replaced, for error messages. */
+export function redactUrlCredentials(raw: string): string {
+  return raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1(credentials)@').replace(/\?.*$/s, '?(query)');
+}
 
 export function str(o: Base & { default: string; pattern?: RegExp; allowEmpty?: boolean }): Field<string> {
   return {

@@ -41,7 +41,7 @@ function readSlice(slice: Slice, env: Env, errors: string[]): Record<string, unk
     try {
       out[key] = field.parse(raw);
     } catch (err) {
-      const shown = field.secret ? '(secret)' : JSON.stringify(raw);
+      const shown = field.secret ? '(secret)' : JSON.stringify(field.redact ? field.redact(raw) : raw);
       errors.push(`${field.env}=${shown}: ${(err as Error).message}`);
     }
   }

@@ -79,7 +79,7 @@ export async function startService(
     logger,
     options.spanProcessors ? { spanProcessors: options.spanProcessors } : {},
   );
-  const metrics = new ProcessorMetrics();
+  const metrics = new ProcessorMetrics({ delivery: config.pipeline.delivery });
   let processor: Processor | undefined;
   let server: OperationsServer | undefined;
   try {
@@ -106,9 +106,14 @@ export async function startService(
         else providerLog.info({ state, previous }, `provider circuit breaker ${state}`);
       },
       onProviderRequest: (outcome, durationMs) => metrics.providerRequest(outcome, durationMs),
+      smtpObserver: {
+        probe: (provider, outcome) => metrics.smtpProbe(provider, outcome),
+        backoff: (provider) => providerLog.warn({ provider }, 'mail provider backed off after a deferral'),
+      },
     });
     processor = running.processor;
     metrics.watchDnsCache(() => running.validator.dnsCacheStats);
+    metrics.watchSmtpProviders(() => running.validator.smtpProviders);
     let closing: Promise<number> | undefined;
     return {
       processor,

@@ -45,6 +45,8 @@ export interface ValidationResult {
   validatedAt: number;
   durationMicros: number;
   processorVersion: string;
+  /** Lower-case A-label domain; null if unparsable (optional: absent in results of older versions). */
+  canonicalEmail?: string | null;
 }
 
 // Timestamps stay plain longs (milliseconds) in JavaScript: avsc then needs no logical-type

@@ -60,6 +60,7 @@ export function resultRecord(
     validatedAt: Date.now(),
     durationMicros,
     processorVersion: PROCESSOR_VERSION,
+    canonicalEmail: verdict.canonical ?? null,
   };
   return {
     topic,

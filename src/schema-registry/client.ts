@@ -34,11 +34,23 @@ export class SchemaRegistryClient {
   private readonly timeoutMs: number;
 
   constructor(options: SchemaRegistryClientOptions) {
-    this.base = options.url.replace(/\/+$/, '');
+    // Credentials in the URL (`https://user:pass@registry`) move to the Authorization header:
+    // fetch refuses such URLs with an error that quotes them, and requests, errors and HTTP
+    // client spans then carry the URL without them.
+    const url = new URL(options.url);
+    const fromUrl =
+      url.username || url.password
+        ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) }
+        : undefined;
+    url.username = '';
+    url.password = '';
+    this.base = url.href.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.headers = { accept: `${CONTENT_TYPE}, application/json` };
-    if (options.username !== undefined) {
-      const token = Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64');
+    const username = options.username ?? fromUrl?.username;
+    const password = options.username !== undefined ? options.password : fromUrl?.password;
+    if (username !== undefined) {
+      const token = Buffer.from(`${username}:${password ?? ''}`).toString('base64');
       this.headers.authorization = `Basic ${token}`;
     }
   }

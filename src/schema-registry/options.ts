@@ -1,4 +1,4 @@
-import { int, optionalStr } from '../config-fields.js';
+import { int, optionalStr, redactUrlCredentials } from '../config-fields.js';
 
 export const schemaRegistryFields = {
   url: optionalStr({
@@ -7,6 +7,7 @@ export const schemaRegistryFields = {
       'Confluent-compatible Schema Registry base URL. Set: input in Confluent wire format (magic byte 0, schema id) is decoded with the writer schema resolved against ours, and results are written in wire format with our schema registered under <topic>-value.',
     example: 'http://schema-registry:8081',
     pattern: /^https?:\/\/\S+$/,
+    redact: redactUrlCredentials,
   }),
   username: optionalStr({
     env: 'SCHEMA_REGISTRY_USERNAME',

@@ -4,7 +4,9 @@ import type { ProcessorObserver, ProcessorState } from '../pipeline/observer.js'
 import type { Destination } from '../pipeline/routing.js';
 import type { BreakerState } from '../validation/circuit-breaker.js';
 import type { MxCacheStats } from '../validation/dns.js';
+import type { ProviderSnapshot } from '../validation/probe/manners.js';
 import type { Verdict } from '../validation/types.js';
+import { PROCESSOR_VERSION } from '../version.js';
 
 const PREFIX = 'efv_';
 
@@ -41,6 +43,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export class ProcessorMetrics implements ProcessorObserver {
   readonly registry = new Registry();
   private dnsStats: (() => MxCacheStats | null) | undefined;
+  private smtpProviders: (() => ProviderSnapshot[] | null) | undefined;
 
   private readonly events = new Counter({
     name: `${PREFIX}events_total`,
@@ -138,6 +141,12 @@ export class ProcessorMetrics implements ProcessorObserver {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
+  private readonly smtpProbes = new Counter({
+    name: `${PREFIX}smtp_probes_total`,
+    help: 'SMTP probes per mail provider (registrable MX domain with limits of its own, else "other") and outcome: pass, a reason, a failure kind (deadline, line_too_long …), backoff (answered at once), deferral (421 or reputation reply).',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly providerRequests = new Counter({
     name: `${PREFIX}provider_requests_total`,
     help: 'HTTP requests to the verification provider, by outcome (http_200, http_429, http_503, reset, connect_timeout, …).',
@@ -168,8 +177,23 @@ export class ProcessorMetrics implements ProcessorObserver {
     registers: [this.registry],
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; delivery?: string } = {}) {
     const self = this;
+    // Constant 1; its labels tell which build runs where (dashboards join on it, alerts
+    // can name the version that started failing).
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1: the processor version, the Node.js major version and the delivery mode.',
+      labelNames: ['version', 'node_major', 'delivery'] as const,
+      registers: [this.registry],
+    }).set(
+      {
+        version: PROCESSOR_VERSION,
+        node_major: process.versions.node.split('.')[0]!,
+        delivery: options.delivery ?? 'at-least-once',
+      },
+      1,
+    );
     let seen = { hits: 0, misses: 0 };
     // Counters fed from the resolver's running totals at scrape time: nothing on the hot path.
     const lookups = new Counter({
@@ -205,12 +229,46 @@ export class ProcessorMetrics implements ProcessorObserver {
         this.set(self.dnsStats?.()?.size ?? 0);
       },
     });
+    new Gauge({
+      name: `${PREFIX}smtp_connections`,
+      help: 'SMTP probe connections per mail provider (registrable MX domain with limits of its own, else "other"), by state: open (busy or idle), idle, waiting (probes queued for a slot).',
+      labelNames: ['provider', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of self.smtpProviders?.() ?? []) {
+          this.set({ provider: p.provider, state: 'open' }, p.open);
+          this.set({ provider: p.provider, state: 'idle' }, p.idle);
+          this.set({ provider: p.provider, state: 'waiting' }, p.waiting);
+        }
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}smtp_provider_backoff`,
+      help: '1 while a mail provider is backed off after a 421 or a reputation-looking reply (its probes answer unknown at once).',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const p of self.smtpProviders?.() ?? []) this.set({ provider: p.provider }, p.backedOff ? 1 : 0);
+      },
+    });
     this.breakerState.set(0);
     for (const s of STATES) this.stateGauge.set({ state: s }, s === 'idle' ? 1 : 0);
     for (const outcome of ['ok', 'error']) this.publishBatches.inc({ outcome }, 0);
     // Node's standard process_* and nodejs_* series keep their usual names, so the common
     // Node.js dashboards work unchanged.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reads the SMTP probe's per-provider connection state at each scrape (null while SMTP is off). */
+  watchSmtpProviders(snapshot: () => ProviderSnapshot[] | null): void {
+    this.smtpProviders = snapshot;
+  }
+
+  /** One SMTP probe's outcome (pass, a reason, a failure kind, backoff, deferral) for a provider label. */
+  smtpProbe(provider: string, outcome: string): void {
+    this.smtpProbes.inc({ provider, outcome });
   }
 
   /** Reads the DNS cache counters at each scrape (null while the DNS check is off). */

@@ -1,5 +1,5 @@
 import { context, DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
-import type { tracing } from '@opentelemetry/sdk-node';
+import type * as tracing from '@opentelemetry/sdk-trace';
 import type { TelemetryOptions } from '../config.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
@@ -63,8 +63,9 @@ export async function startTracing(
   );
   // Loaded only here: the SDK and its exporters cost ~30 MB and startup time a process
   // without tracing does not need.
-  const [{ NodeSDK, resources }, { UndiciInstrumentation }] = await Promise.all([
+  const [{ NodeSDK }, resources, { UndiciInstrumentation }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation-undici'),
   ]);
   const sdk = new NodeSDK({
@@ -74,7 +75,19 @@ export async function startTracing(
       .merge(resources.resourceFromAttributes({ 'service.version': PROCESSOR_VERSION })),
     // Provider HTTP calls become client spans under the provider check span. Only requests
     // made inside a traced event are traced, so unrelated HTTP traffic adds no root spans.
-    instrumentations: [new UndiciInstrumentation({ requireParentforSpans: true })],
+    instrumentations: [
+      new UndiciInstrumentation({
+        requireParentforSpans: true,
+        // A query string may carry a credential (PROVIDER_URL=…?key=…): spans keep the URL
+        // without it. User-info never reaches a request (the clients move it to a header).
+        requestHook: (span, request) => {
+          const q = request.path.indexOf('?');
+          if (q < 0) return;
+          span.setAttribute('url.full', `${request.origin}${request.path.slice(0, q)}?(redacted)`);
+          span.setAttribute('url.query', '(redacted)');
+        },
+      }),
+    ],
     metricReaders: [],
     logRecordProcessors: [],
     ...(extra.spanProcessors ? { spanProcessors: extra.spanProcessors } : {}),

@@ -12,6 +12,7 @@
  */
 import type { Answer } from 'dns-packet';
 import { type DnsResponse, type DnsServer, DnsTransport, DnsTransportError, type RecordType } from './dns-transport.js';
+import { isProbeableHost } from './probe/address.js';
 
 export interface MxHost {
   exchange: string;
@@ -25,6 +26,14 @@ export type MxLookup =
   | { kind: 'no_mx' }
   | { kind: 'nxdomain' }
   /** Transient: the caller must report unknown, never undeliverable. Not cached. */
+  | { kind: 'unavailable'; detail: string };
+
+/** The addresses of one MX host, for the SMTP probe (which connects to them, never to the name). */
+export type HostLookup =
+  | { kind: 'addresses'; v4: string[]; v6: string[] }
+  /** NOERROR without address records, or NXDOMAIN. */
+  | { kind: 'none' }
+  /** Transient. Not cached. */
   | { kind: 'unavailable'; detail: string };
 
 export interface MxResolverOptions {
@@ -61,6 +70,8 @@ export class MxResolver {
   private readonly transport: DnsTransport;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<MxLookup>>();
+  private readonly hostCache = new Map<string, { value: HostLookup; expiresAt: number }>();
+  private readonly hostInflight = new Map<string, Promise<HostLookup>>();
   private readonly now: () => number;
   private hits = 0;
   private misses = 0;
@@ -100,6 +111,56 @@ export class MxResolver {
     return signal === undefined ? pending : raceAbort(pending, signal);
   }
 
+  /**
+   * A and AAAA records of an MX host, cached for their TTL like MX answers, one query per
+   * name in flight. The probe resolves each host once here and connects to what it got.
+   */
+  resolveHost(host: string, signal?: AbortSignal): Promise<HostLookup> {
+    const hit = this.hostCache.get(host);
+    if (hit !== undefined) {
+      if (hit.expiresAt > this.now()) return Promise.resolve(hit.value);
+      this.hostCache.delete(host);
+    }
+    let pending = this.hostInflight.get(host);
+    if (pending === undefined) {
+      pending = this.lookupHost(host).finally(() => this.hostInflight.delete(host));
+      this.hostInflight.set(host, pending);
+    }
+    return signal === undefined ? pending : raceAbort(pending, signal);
+  }
+
+  private async lookupHost(host: string): Promise<HostLookup> {
+    const [a, aaaa] = await Promise.all([this.ask(host, 'A'), this.ask(host, 'AAAA')]);
+    const v4: string[] = [];
+    const v6: string[] = [];
+    const records: Answer[] = [];
+    for (const r of [a, aaaa]) {
+      if ('unavailable' in r) continue;
+      for (const x of r.answers) {
+        if (x.type !== r.type || typeof x.data !== 'string') continue;
+        records.push(x);
+        (r.type === 'A' ? v4 : v6).push(x.data);
+      }
+    }
+    let value: HostLookup;
+    let ttl: number;
+    if (records.length > 0) {
+      value = { kind: 'addresses', v4, v6 };
+      ttl = this.positiveTtl(records);
+    } else if ('unavailable' in a || 'unavailable' in aaaa) {
+      return ('unavailable' in a ? a : (aaaa as { unavailable: HostLookup })).unavailable;
+    } else {
+      value = { kind: 'none' };
+      ttl = this.negativeTtl(a);
+    }
+    if (ttl > 0) {
+      if (this.hostCache.size >= this.options.cacheSize)
+        this.hostCache.delete(this.hostCache.keys().next().value as string);
+      this.hostCache.set(host, { value, expiresAt: this.now() + ttl * 1000 });
+    }
+    return value;
+  }
+
   get cacheSize(): number {
     return this.cache.size;
   }
@@ -132,7 +193,11 @@ export class MxResolver {
       // RFC 7505 §3: a null MX is the only MX, with exchange "." (decoded as "" or ".").
       if (hosts.length === 1 && hosts[0]!.exchange === '')
         return { value: { kind: 'null_mx' }, ttl: this.positiveTtl(records) };
-      const usable = hosts.filter((h) => h.exchange !== '');
+      // An exchange is a host name (RFC 5321 §5.1): IP literals in any spelling, single labels
+      // (`localhost`) and names with other characters are refused, so no MX can point a
+      // probe at an address, and every name that reaches a result's detail is plain LDH.
+      const usable = hosts.filter((h) => isProbeableHost(h.exchange));
+      if (usable.length === 0) return { value: { kind: 'no_mx' }, ttl: this.positiveTtl(records) };
       return { value: { kind: 'mx', hosts: usable }, ttl: this.positiveTtl(records) };
     }
 

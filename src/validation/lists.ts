@@ -1,11 +1,17 @@
 /**
  * Domain and local-part lists, all from maintained npm packages rather than typed by hand:
  * - disposable domains: the union of `mailchecker` and `disposable-email-domains-js`
- *   (each misses domains the other has), matched on the domain and every parent domain,
- *   so `x.mailinator.com` counts as `mailinator.com`;
+ *   (each misses domains the other has). An entry covers its subdomains
+ *   (`x.mailinator.com`) only where it names a whole zone: never where it is a public
+ *   suffix, whose subdomains belong to unrelated registrants (`za.com`, `ddns.net`,
+ *   `msk.ru`; the Public Suffix List via `tldts`);
  * - free providers: `email-providers` (all.json);
  * - role accounts: `role-based-email-addresses`;
- * - typo suggestions: against the common providers of `email-providers` (common.json).
+ * - typo suggestions: against the common providers of `email-providers` (common.json),
+ *   only for a domain no source knows as real (the providers, the Moz top-500 sites of
+ *   `top-sites`, the Public Suffix List, the shipped relays and institutions);
+ * - shipped with the package (known-domains.ts): privacy relays (flag `relay`, never
+ *   disposable) and institutions the disposable lists carry by mistake.
  * A deployment's allow-list file overrides the disposable list (false positives happen),
  * and its deny-list file adds domains to treat as disposable.
  *
@@ -13,6 +19,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { parse as parseDomain } from 'tldts';
+import { TOP_SITES } from './data/top-sites.js';
+import { INSTITUTION_DOMAINS, RELAY_DOMAINS, SQUAT_SUFFIXES } from './known-domains.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,8 +30,18 @@ export interface DomainFacts {
   /** The disposable verdict came from the deployment's deny-list file. */
   denied: boolean;
   free: boolean;
-  /** A common provider this domain is one or two typos away from, e.g. gmial.com → gmail.com. */
+  /** A privacy relay (forwards to a real mailbox). */
+  relay: boolean;
+  /**
+   * A common provider this domain is a typo of, e.g. gmial.com → gmail.com: only where
+   * the shape alone says so (see `suggest`).
+   */
   suggestion: string | null;
+  /**
+   * A weaker candidate (a one-edit neighbour of a provider with a short name, where real
+   * domains are dense): shown only when DNS says the domain receives no mail.
+   */
+  weakSuggestion: string | null;
 }
 
 export interface ListSources {
@@ -31,6 +50,12 @@ export interface ListSources {
   roles: Iterable<string>;
   /** Typo targets, most popular first (ties go to the earlier one). */
   typoTargets: Iterable<string>;
+  /** Domains known to be real (never given a suggestion), e.g. top sites. */
+  known?: Iterable<string>;
+  /** Privacy relays (flag `relay`; never disposable). Default: the shipped list. */
+  relays?: Iterable<string>;
+  /** Institutions never disposable. Default: the shipped list. */
+  institutions?: Iterable<string>;
   allow?: Iterable<string>;
   deny?: Iterable<string>;
 }
@@ -42,36 +67,65 @@ export interface ListFiles {
 
 const DOMAIN_CACHE_LIMIT = 50_000;
 
+/** Shortest label a one-edit typo may have (shorter ones: ge.com, 3m.com, gm.com, op.pl are real). */
+const MIN_TYPO_LABEL = 4;
+/** Shortest target label for a suggestion without DNS evidence (aol, gmx, web: their neighbours are real). */
+const MIN_STRONG_TARGET_LABEL = 5;
+
+interface Target {
+  domain: string;
+  label: string;
+  suffix: string;
+}
+
 export class EmailLists {
   private readonly disposable: Set<string>;
   private readonly free: Set<string>;
   private readonly roles: Set<string>;
   private readonly allow: Set<string>;
+  /** Shipped relays and institutions: never disposable by a packaged list (a deny-list file still wins). */
+  private readonly shippedAllow: Set<string>;
   private readonly deny: Set<string>;
-  private readonly typoTargets: string[];
+  private readonly relays: Set<string>;
+  private readonly known: Set<string>;
   private readonly typoTargetSet: Set<string>;
+  /** Typo targets by public suffix and by label, in popularity order. */
+  private readonly targetsBySuffix = new Map<string, Target[]>();
+  private readonly targetsByLabel = new Map<string, Target[]>();
   private readonly facts = new Map<string, DomainFacts>();
 
   constructor(sources: ListSources) {
     this.disposable = lowerSet(sources.disposable);
     this.roles = lowerSet(sources.roles);
+    this.relays = lowerSet(sources.relays ?? RELAY_DOMAINS);
     this.allow = lowerSet(sources.allow ?? []);
+    // Relays and institutions are never disposable, whatever a packaged list says.
+    this.shippedAllow = lowerSet([...(sources.institutions ?? INSTITUTION_DOMAINS), ...this.relays]);
     this.deny = lowerSet(sources.deny ?? []);
     // The free-provider list also carries typo-squatting domains (gmial.com) that the
     // disposable lists know better, and RFC 2606 names that no provider runs.
     const usable = (d: string) => !this.disposable.has(d) && !isReservedExampleDomain(d);
     this.free = new Set([...lowerSet(sources.free)].filter(usable));
-    this.typoTargets = [...lowerSet(sources.typoTargets)].filter(usable);
-    this.typoTargetSet = new Set(this.typoTargets);
+    const targets = [...lowerSet(sources.typoTargets)].filter(usable);
+    this.typoTargetSet = new Set(targets);
+    for (const domain of targets) {
+      const p = parseDomain(domain, { allowPrivateDomains: true });
+      if (p.domain !== domain || p.publicSuffix === null) continue; // a suffix or a subdomain is no target
+      const t: Target = { domain, label: domain.slice(0, -p.publicSuffix.length - 1), suffix: p.publicSuffix };
+      pushTo(this.targetsBySuffix, t.suffix, t);
+      pushTo(this.targetsByLabel, t.label, t);
+    }
+    this.known = lowerSet([...(sources.known ?? []), ...this.allow, ...this.shippedAllow, ...this.typoTargetSet]);
   }
 
-  get sizes(): { disposable: number; free: number; roles: number; allow: number; deny: number } {
+  get sizes(): { disposable: number; free: number; roles: number; allow: number; deny: number; known: number } {
     return {
       disposable: this.disposable.size,
       free: this.free.size,
       roles: this.roles.size,
       allow: this.allow.size,
       deny: this.deny.size,
+      known: this.known.size,
     };
   }
 
@@ -103,32 +157,114 @@ export class EmailLists {
   private computeFacts(domain: string): DomainFacts {
     const allowed = matchesSuffix(this.allow, domain);
     const denied = !allowed && matchesSuffix(this.deny, domain);
-    const disposable = denied || (!allowed && matchesSuffix(this.disposable, domain));
+    const disposable =
+      denied || (!allowed && !matchesSuffix(this.shippedAllow, domain) && matchesZone(this.disposable, domain));
     const free = this.free.has(domain);
-    // Disposable domains still get a suggestion: many are registered typos of big providers.
-    const known = allowed || free || this.typoTargetSet.has(domain) || isReservedExampleDomain(domain);
-    return { disposable, denied, free, suggestion: known ? null : this.suggest(domain, disposable) };
-  }
-
-  private suggest(domain: string, disposable: boolean): string | null {
-    // One edit for short names, two for longer ones: short domains are dense, so two
-    // edits would map real domains onto popular ones. A disposable domain gets one edit at
-    // most: typo-squats (gmial.com) are one edit away, while two would turn real disposable
-    // services into suggestions (yopmail.com → hotmail.com).
-    const limit = !disposable && domain.length >= 10 ? 2 : 1;
-    let best: string | null = null;
-    let bestDistance = limit + 1;
-    for (const target of this.typoTargets) {
-      if (Math.abs(target.length - domain.length) >= bestDistance) continue;
-      const d = boundedDamerau(domain, target, bestDistance - 1);
-      if (d < bestDistance && d > 0) {
-        best = target;
-        bestDistance = d;
-        if (d === 1) break;
+    const relay = matchesSuffix(this.relays, domain);
+    let suggestion: string | null = null;
+    let weakSuggestion: string | null = null;
+    if (!relay && !this.known.has(domain) && !isReservedExampleDomain(domain)) {
+      const s = this.suggest(domain);
+      // A free provider is real unless the typo is a squat of a provider's name under a
+      // neighbouring TLD (gmail.co): the lists carry those as providers too.
+      if (s !== null && (!free || s.squat)) {
+        if (s.strong) suggestion = s.target;
+        else weakSuggestion = s.target;
       }
     }
-    return best;
+    return { disposable, denied, free, relay, suggestion, weakSuggestion };
   }
+
+  /**
+   * The provider `domain` is a typo of, if its shape says so. Only registrable domains are
+   * judged (a subdomain or a public suffix is somebody's on purpose), split into the label
+   * and the public suffix:
+   * - the provider's label under a TLD that does not exist (`gmail.con`, `yahoo.cmo`), or
+   *   under a squatter's TLD one keystroke from the provider's (`gmail.co`, `hotmail.cm`);
+   * - a label one edit from the provider's under the same suffix (`gmial.com`,
+   *   `outlok.com`), if both are long enough that real domains are not one edit apart:
+   *   labels of 4+ against targets of 5+ are strong; against shorter targets (`aoll.com`)
+   *   weak, shown only with DNS evidence;
+   * - both at once, where the TLD does not exist (`gmaill.con`).
+   */
+  private suggest(domain: string): { target: string; strong: boolean; squat: boolean } | null {
+    const p = parseDomain(domain, { allowPrivateDomains: true });
+    if (p.domain !== domain || p.publicSuffix === null) return this.suggestInSuffix(domain);
+    const suffix = p.publicSuffix;
+    const realSuffix = p.isIcann === true || p.isPrivate === true;
+    const label = domain.slice(0, -suffix.length - 1);
+    if (label.length < 2) return null;
+
+    // The provider's own label under another suffix.
+    for (const t of this.targetsByLabel.get(label) ?? []) {
+      if (!realSuffix && boundedDamerau(suffix, t.suffix, 1) <= 1) {
+        return { target: t.domain, strong: label.length >= 3, squat: true };
+      }
+      if (realSuffix && label.length >= 3 && SQUAT_SUFFIXES[t.suffix]?.includes(suffix)) {
+        return { target: t.domain, strong: true, squat: true };
+      }
+    }
+    if (label.length < MIN_TYPO_LABEL - 1) return null;
+    // One edit in the label, same suffix (or a suffix that does not exist, one edit off).
+    const candidates = realSuffix
+      ? (this.targetsBySuffix.get(suffix) ?? [])
+      : [...this.targetsBySuffix.entries()].filter(([s]) => boundedDamerau(suffix, s, 1) <= 1).flatMap(([, ts]) => ts);
+    let weak: string | null = null;
+    for (const t of candidates) {
+      if (Math.abs(t.label.length - label.length) > 1) continue;
+      if (boundedDamerau(label, t.label, 1) !== 1) continue;
+      if (label.length >= MIN_TYPO_LABEL && t.label.length >= MIN_STRONG_TARGET_LABEL) {
+        return { target: t.domain, strong: true, squat: false };
+      }
+      weak ??= t.domain;
+    }
+    return weak === null ? null : { target: weak, strong: false, squat: false };
+  }
+
+  /**
+   * A provider's label followed by a one-edit slip in its suffix that makes the domain
+   * look like a subdomain (`gmail.c.om`, `yahoo.co.uj`, `yahoo.cp.uk`), so `suggest`
+   * cannot split it into label and suffix.
+   */
+  private suggestInSuffix(domain: string): { target: string; strong: boolean; squat: boolean } | null {
+    const dot = domain.indexOf('.');
+    if (dot < 3) return null;
+    const rest = domain.slice(dot + 1);
+    for (const t of this.targetsByLabel.get(domain.slice(0, dot)) ?? []) {
+      if (boundedDamerau(rest, t.suffix, 1) === 1) {
+        return { target: t.domain, strong: true, squat: true };
+      }
+    }
+    return null;
+  }
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list === undefined) m.set(k, [v]);
+  else list.push(v);
+}
+
+/**
+ * Whether `domain` is in `set`, or under an entry that names a whole zone: a parent that
+ * is not itself a public suffix (subdomains of `za.com` or `ddns.net` belong to unrelated
+ * registrants; those of `mailinator.com` to the disposable service).
+ */
+function matchesZone(set: Set<string>, domain: string): boolean {
+  if (set.has(domain)) return true;
+  let dot = domain.indexOf('.');
+  while (dot >= 0) {
+    const next = domain.indexOf('.', dot + 1);
+    if (next < 0) return false;
+    const parent = domain.slice(dot + 1);
+    if (set.has(parent) && !isPublicSuffix(parent)) return true;
+    dot = next;
+  }
+  return false;
+}
+
+function isPublicSuffix(domain: string): boolean {
+  return parseDomain(domain, { allowPrivateDomains: true }).publicSuffix === domain;
 }
 
 /** RFC 2606 §2–3 names reserved for documentation and testing. */
@@ -213,7 +349,7 @@ export function readDomainListFile(path: string): string[] {
   return out;
 }
 
-/** The packaged lists, loaded once per process (about 60,000 domains). */
+/** The packaged lists, loaded once per process (about 65,000 domains). */
 let packaged: Omit<ListSources, 'allow' | 'deny'> | undefined;
 
 export function packagedListSources(): Omit<ListSources, 'allow' | 'deny'> {
@@ -228,6 +364,9 @@ export function packagedListSources(): Omit<ListSources, 'allow' | 'deny'> {
       free,
       roles,
       typoTargets: common,
+      // Moz's top 500 as registrable domains (www.google.com → google.com), shipped as a
+      // generated copy (src/validation/data/top-sites.ts).
+      known: TOP_SITES,
     };
   }
   return packaged;

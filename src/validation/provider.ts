@@ -65,8 +65,13 @@ export interface ProviderOptions {
   onBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
   /** Called after every HTTP request with its outcome (`http_200`, `http_429`, `reset`, `aborted`, …) (metrics hook here). */
   onRequest?: (outcome: string, durationMs: number) => void;
+  /** Seconds a definitive answer is kept per address (a duplicate sign-up or a retry does not pay twice); 0: no cache. */
+  cacheTtlSeconds?: number;
+  /** Addresses kept at most (oldest dropped first). */
+  cacheSize?: number;
   /** Injectable for tests. */
   random?: () => number;
+  now?: () => number;
 }
 
 export interface ProviderAnswer {
@@ -141,10 +146,14 @@ export class ProviderClient {
   private readonly breaker: CircuitBreaker;
   private readonly random: () => number;
   private readonly authorization: string | undefined;
+  private readonly cache = new Map<string, { answer: ProviderAnswer; expiresAt: number }>();
+  private readonly inflight = new Map<string, Promise<ProviderAnswer>>();
+  private readonly now: () => number;
 
   constructor(private readonly options: ProviderOptions) {
     const url = new URL(options.url);
     this.path = url.pathname + url.search;
+    this.now = options.now ?? Date.now;
     // undici checks header and body timeouts on a timer of about 1 s resolution, so
     // sub-second values act as "about a second".
     this.pool = new Pool(url.origin, {
@@ -163,14 +172,50 @@ export class ProviderClient {
     if (options.onBreakerStateChange) breakerOptions.onStateChange = options.onBreakerStateChange;
     this.breaker = new CircuitBreaker(breakerOptions);
     this.random = options.random ?? Math.random;
-    this.authorization = options.apiKey ? `Bearer ${options.apiKey}` : undefined;
+    // Credentials in the URL become Basic auth: the pool is given the origin only, so they
+    // are never part of a request line, an error or an HTTP client span.
+    const basic =
+      url.username || url.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+        : undefined;
+    this.authorization = options.apiKey ? `Bearer ${options.apiKey}` : basic;
+  }
+
+  /**
+   * The provider's answer for an address: from the cache when a definitive one is younger
+   * than the TTL, joined to a request in flight for the same address, or asked anew.
+   * Unknown answers (rate limits, outages, timeouts) are never cached.
+   */
+  check(address: string, signal: AbortSignal): Promise<ProviderAnswer> {
+    const ttl = (this.options.cacheTtlSeconds ?? 0) * 1000;
+    if (ttl <= 0) return this.ask(address, signal);
+    const hit = this.cache.get(address);
+    if (hit !== undefined) {
+      if (hit.expiresAt > this.now()) return Promise.resolve({ ...hit.answer, detail: 'cached', attempts: 0 });
+      this.cache.delete(address);
+    }
+    const pending = this.inflight.get(address);
+    // Joined only while this caller's deadline holds; its own abort ends its wait, not the request.
+    if (pending !== undefined) return raceAbort(pending, signal, () => this.aborted(0));
+    const own = this.ask(address, signal).then((answer) => {
+      if (answer.reason === null || !UNKNOWN.has(answer.reason)) {
+        if (this.cache.size >= (this.options.cacheSize ?? 100_000)) {
+          this.cache.delete(this.cache.keys().next().value as string);
+        }
+        this.cache.set(address, { answer, expiresAt: this.now() + ttl });
+      }
+      return answer;
+    });
+    this.inflight.set(address, own);
+    void own.finally(() => this.inflight.delete(address));
+    return own;
   }
 
   get breakerState(): BreakerState {
     return this.breaker.state;
   }
 
-  async check(address: string, signal: AbortSignal): Promise<ProviderAnswer> {
+  private async ask(address: string, signal: AbortSignal): Promise<ProviderAnswer> {
     const body = JSON.stringify({ email: address });
     let attempts = 0;
     let last: { detail: string; reason: Reason } = { detail: 'breaker_open', reason: 'provider_unavailable' };
@@ -314,6 +359,18 @@ export class ProviderClient {
     if (mapped === null) return { kind: 'final', detail: 'bad_response', reason: 'provider_unavailable' };
     return { kind: 'answer', answer: { ...mapped, detail: 'http_200' } };
   }
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, onAbort: () => T): Promise<T> {
+  if (signal.aborted) return Promise.resolve(onAbort());
+  return new Promise<T>((resolve) => {
+    const abort = () => resolve(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    void p.then((v) => {
+      signal.removeEventListener('abort', abort);
+      resolve(v);
+    });
+  });
 }
 
 async function readLimited(body: AsyncIterable<Buffer>, limit: number): Promise<string> {

@@ -13,7 +13,15 @@ export const UNDELIVERABLE_REASONS = [
   'mailbox_not_found',
   'mailbox_disabled',
 ] as const;
-export const RISKY_REASONS = ['disposable', 'role', 'accept_all', 'possible_typo', 'mailbox_full'] as const;
+export const RISKY_REASONS = [
+  'disposable',
+  'role',
+  'accept_all',
+  'possible_typo',
+  'mailbox_full',
+  /** A public IP address literal (`u@[192.0.2.1]`): never probed, no DNS, no lists apply. */
+  'address_literal',
+] as const;
 export const UNKNOWN_REASONS = [
   'timeout',
   'dns_unavailable',
@@ -25,7 +33,17 @@ export const UNKNOWN_REASONS = [
 export const REASONS = [...UNDELIVERABLE_REASONS, ...RISKY_REASONS, ...UNKNOWN_REASONS] as const;
 export type Reason = (typeof REASONS)[number];
 
-export const FLAGS = ['free', 'role', 'disposable', 'accept_all', 'has_mx', 'smtputf8', 'did_you_mean'] as const;
+export const FLAGS = [
+  'free',
+  'role',
+  'disposable',
+  'accept_all',
+  'has_mx',
+  'smtputf8',
+  'did_you_mean',
+  /** A privacy relay (duck.com, mozmail.com, privaterelay.appleid.com…): forwards to a real mailbox; not a risk. */
+  'relay',
+] as const;
 export type Flag = (typeof FLAGS)[number];
 
 export type CheckStatus = 'pass' | 'fail' | 'unknown' | 'skipped';
@@ -47,8 +65,13 @@ export interface Verdict {
   /** The one decisive reason; null for a clean `deliverable`. */
   reason: Reason | null;
   flags: Flag[];
-  /** The normalised address (trimmed, NFC, lower-case domain), or the trimmed input if unparsable. */
+  /** The address for display (trimmed, NFC, domain in lower-case U-labels), or the trimmed input if unparsable. */
   normalized: string;
+  /**
+   * The one form per mailbox for machines: the local part as written (NFC) and the domain
+   * in lower-case A-labels (or the address literal). Null when the address did not parse.
+   */
+  canonical?: string | null;
   /** A suggested correction when `did_you_mean` is flagged. */
   suggestion: string | null;
   checks: CheckOutcome[];

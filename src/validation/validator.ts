@@ -10,12 +10,14 @@ import { context, type Span, SpanStatusCode, type Tracer, trace } from '@opentel
 import type { ValidationOptions } from '../config.js';
 import { ProcessorError } from '../errors.js';
 import { PROCESSOR_VERSION } from '../version.js';
+import { isPublicAddressLiteral } from './address-literal.js';
 import type { BreakerState } from './circuit-breaker.js';
 import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
 import { parseDnsServer } from './dns-transport.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
+import type { ProviderSnapshot } from './probe/manners.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
-import { type SmtpAnswer, SmtpProber } from './smtp.js';
+import { createSmtpProber, type SmtpAnswer, type SmtpObserver, type SmtpProber } from './smtp.js';
 import { type ParsedAddress, parseAddress } from './syntax.js';
 import type { CheckOutcome, Reason, ValidateOptions, Validator, Verdict } from './types.js';
 import { statusFor, VerdictBuilder } from './verdict.js';
@@ -31,6 +33,8 @@ export interface ValidatorDeps {
   onProviderBreakerStateChange?: (state: BreakerState, previous: BreakerState) => void;
   /** Told of every provider HTTP request's outcome and duration (metrics hook here). */
   onProviderRequest?: (outcome: string, durationMs: number) => void;
+  /** Told of SMTP probe outcomes and back-offs per mail provider (metrics hook here). */
+  smtpObserver?: SmtpObserver;
 }
 
 function outcome(name: string, reason: Reason | null, detail: string | null, started: number): CheckOutcome {
@@ -51,6 +55,11 @@ export class EmailValidator implements Validator {
 
   constructor(private readonly checks: ValidatorChecks) {}
 
+  /** SMTP connections per mail provider label, or null while the SMTP check is off. */
+  get smtpProviders(): ProviderSnapshot[] | null {
+    return this.checks.smtp?.providers() ?? null;
+  }
+
   /** MX cache counters, or null while the DNS check is off. */
   get dnsCacheStats(): MxCacheStats | null {
     return this.checks.dns?.stats ?? null;
@@ -69,10 +78,9 @@ export class EmailValidator implements Validator {
       const started = performance.now();
       // The warm-cache path stays synchronous: no promise per cached domain.
       const hit = dns.cached(parsed.asciiDomain);
-      hosts =
-        hit !== undefined
-          ? this.recordDnsCheck(b, hit, started, true)
-          : this.recordDnsCheck(b, await resolveOrTimeout(dns, parsed.asciiDomain, options.signal), started, false);
+      const lookup = hit ?? (await resolveOrTimeout(dns, parsed.asciiDomain, options.signal));
+      hosts = this.recordDnsCheck(b, lookup, started, hit !== undefined);
+      applyDnsEvidence(b, this.checks.lists, parsed, lookup);
     }
     const { provider } = this.checks;
     if (provider !== null && !b.undeliverable) {
@@ -98,7 +106,7 @@ export class EmailValidator implements Validator {
         endCheckSpan(span, b, answer.detail);
       }
     }
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.canonical);
   }
 
   /**
@@ -120,8 +128,9 @@ export class EmailValidator implements Validator {
       const hit = dns.cached(parsed.asciiDomain);
       if (hit === undefined) return undefined;
       this.recordDnsCheck(b, hit, started, true);
+      applyDnsEvidence(b, this.checks.lists, parsed, hit);
     }
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.canonical);
   }
 
   /** Records the DNS check (and its span); returns the MX hosts to probe, if any. */
@@ -147,7 +156,7 @@ export class EmailValidator implements Validator {
     const b = new VerdictBuilder();
     const parsed = this.runLocal(address, b);
     if (parsed === null) return b.build('');
-    return b.build(parsed.normalized);
+    return b.build(parsed.normalized, parsed.ok ? parsed.canonical : null);
   }
 
   /** Syntax then lists; returns the parse (or null for a non-string), having recorded both checks. */
@@ -162,7 +171,20 @@ export class EmailValidator implements Validator {
       b.addCheck(outcome('syntax', parsed.reason, parsed.detail, started));
       return parsed;
     }
-    b.addCheck(outcome('syntax', null, parsed.addressLiteral ? 'address_literal' : null, started));
+    if (parsed.addressLiteral) {
+      // Judged here and never probed: DNS, the lists and SMTP all skip literals.
+      const pub = isPublicAddressLiteral(parsed.asciiDomain);
+      b.addCheck(
+        outcome(
+          'syntax',
+          pub ? 'address_literal' : 'invalid_domain',
+          pub ? 'address_literal_public' : 'address_literal_private',
+          started,
+        ),
+      );
+    } else {
+      b.addCheck(outcome('syntax', null, null, started));
+    }
     if (parsed.smtputf8) b.flag('smtputf8');
     const { lists } = this.checks;
     if (lists !== null && !parsed.addressLiteral) {
@@ -174,11 +196,17 @@ export class EmailValidator implements Validator {
   }
 
   async close(): Promise<void> {
+    this.checks.smtp?.close();
     await this.checks.provider?.close();
   }
 }
 
-/** Flags what the lists know about the address and returns the lists check's reason. */
+/**
+ * Flags what the lists know about the address and returns the lists check's reason. A
+ * typo of a big provider is reported as `possible_typo` even when a disposable list
+ * carries the typo domain (typo-squats are listed): the suggestion is what the sign-up
+ * form should show. A privacy relay gets the `relay` flag and no risk.
+ */
 function applyLists(
   b: VerdictBuilder,
   lists: EmailLists,
@@ -187,22 +215,40 @@ function applyLists(
   const facts = lists.domainFacts(parsed.asciiDomain);
   let reason: Reason | null = null;
   let detail: string | null = null;
+  if (facts.suggestion !== null) {
+    reason = 'possible_typo';
+    b.suggest(`${parsed.local}@${facts.suggestion}`);
+    detail = `did_you_mean=${facts.suggestion}`;
+  }
   if (facts.disposable) {
-    reason = 'disposable';
+    reason ??= 'disposable';
     b.flag('disposable');
-    if (facts.denied) detail = 'deny_list';
+    if (facts.denied) detail ??= 'deny_list';
   }
   if (lists.isRole(parsed.local)) {
     reason ??= 'role';
     b.flag('role');
   }
   if (facts.free) b.flag('free');
-  if (facts.suggestion !== null) {
-    reason ??= 'possible_typo';
-    b.suggest(`${parsed.local}@${facts.suggestion}`);
-    detail ??= `did_you_mean=${facts.suggestion}`;
-  }
+  if (facts.relay) b.flag('relay');
   return { reason, detail };
+}
+
+/**
+ * DNS evidence for a typo: a domain one edit from a provider with a short name (`aoll.com`)
+ * is only suggested once DNS says it receives no mail (NXDOMAIN, or no MX and no address);
+ * where it has mail servers it is somebody's real domain.
+ */
+function applyDnsEvidence(
+  b: VerdictBuilder,
+  lists: EmailLists | null,
+  parsed: ParsedAddress,
+  lookup: MxLookup | 'aborted',
+): void {
+  if (lists === null || b.hasSuggestion || lookup === 'aborted') return;
+  if (lookup.kind !== 'nxdomain' && lookup.kind !== 'no_mx') return;
+  const weak = lists.domainFacts(parsed.asciiDomain).weakSuggestion;
+  if (weak !== null) b.suggest(`${parsed.local}@${weak}`);
 }
 
 /** Ends a check span with the outcome just recorded (the builder's last check). */
@@ -308,19 +354,13 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
         bodyTimeoutMs: options.providerBodyTimeoutMs,
         breakerThreshold: options.providerBreakerThreshold,
         breakerCooldownMs: options.providerBreakerCooldownMs,
+        cacheTtlSeconds: options.providerCacheTtlSeconds,
+        cacheSize: options.providerCacheSize,
         ...(deps.onProviderBreakerStateChange ? { onBreakerStateChange: deps.onProviderBreakerStateChange } : {}),
         ...(deps.onProviderRequest ? { onRequest: deps.onProviderRequest } : {}),
       });
     }
   }
-  const smtp = options.smtpEnabled
-    ? new SmtpProber({
-        helo: options.smtpHelo,
-        from: options.smtpFrom,
-        port: options.smtpPort,
-        timeoutMs: options.smtpTimeoutMs,
-        catchAllCheck: options.smtpCatchAllCheck,
-      })
-    : null;
+  const smtp = options.smtpEnabled ? createSmtpProber(options, dns, deps.smtpObserver) : null;
   return new EmailValidator({ lists, dns, provider, smtp });
 }

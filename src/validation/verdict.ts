@@ -88,7 +88,7 @@ export class VerdictBuilder {
     return this.reason !== null && KIND.get(this.reason) === 'undeliverable';
   }
 
-  build(normalized: string): Verdict {
+  build(normalized: string, canonical: string | null = null): Verdict {
     const flags: Flag[] = [];
     if (this.flagBits !== 0) for (let i = 0; i < FLAGS.length; i++) if (this.flagBits & (1 << i)) flags.push(FLAGS[i]!);
     return {
@@ -96,6 +96,7 @@ export class VerdictBuilder {
       reason: this.reason,
       flags,
       normalized,
+      canonical,
       suggestion: this.suggestion,
       checks: this.checks,
     };

@@ -20,8 +20,9 @@ describe('benchmark harness', () => {
       providerConcurrency: 16,
       // naive-slow is naive with the provider on: the same two code paths, so left out for time.
       // ours-eos is in: its results are counted differently (committed offsets, markers excluded).
-      contenders: ['ceiling', 'ours', 'ours-eos', 'ours-slow', 'naive'],
-      slices: { 'ours-slow': 1000, naive: 300 },
+      // naive-smtp likewise (naive with SMTP on); ours-smtp is in: its own dependency and bound.
+      contenders: ['ceiling', 'ours', 'ours-eos', 'ours-slow', 'ours-smtp', 'naive'],
+      slices: { 'ours-slow': 1000, 'ours-smtp': 600, naive: 300 },
       resultsDir: dir,
       quick: true,
       note: 'test',
@@ -33,7 +34,14 @@ describe('benchmark harness', () => {
       progress: false,
     });
 
-    expect(report.contenders.map((c) => c.name)).toEqual(['ceiling', 'ours', 'ours-eos', 'ours-slow', 'naive']);
+    expect(report.contenders.map((c) => c.name)).toEqual([
+      'ceiling',
+      'ours',
+      'ours-eos',
+      'ours-slow',
+      'ours-smtp',
+      'naive',
+    ]);
     for (const c of report.contenders) {
       expect(c.error, c.name).toBeUndefined();
       expect(c.drained, c.name).toBe(true);
@@ -54,6 +62,11 @@ describe('benchmark harness', () => {
     const slow = report.contenders.find((c) => c.name === 'ours-slow')!;
     expect(slow.provider?.boundPerSecond).toBe(3200);
     expect(slow.provider?.requestsPerSecond).toBeGreaterThan(0);
+    // SMTP probes to the loopback mail provider, bounded by its connection limit / latency.
+    const smtp = report.contenders.find((c) => c.name === 'ours-smtp')!;
+    expect(smtp.provider?.boundPerSecond).toBe(3200);
+    expect(smtp.provider?.requestsPerSecond).toBeGreaterThan(0);
+    expect(report.ratios.oursSmtpToBound).toBeGreaterThan(0);
     expect(report.ratios.oursToCeiling).toBeGreaterThan(0);
     expect(report.ratios.oursToNaive).toBeGreaterThan(0);
     expect(report.validatorOnly.localChecksPerSecond).toBeGreaterThan(0);

@@ -160,6 +160,30 @@ describe('docker-compose.yml', () => {
     expect(g.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${path}/email-flow-validator.json`);
   });
 
+  it('publishes every port on 127.0.0.1 only (Kafka without auth, anonymous Grafana, OTLP)', () => {
+    const published = Object.entries(services).flatMap(([name, svc]) =>
+      ((svc as Json).ports ?? []).map((p: Json) => ({ name, target: p.target, host_ip: p.host_ip })),
+    );
+    expect(published.map((p) => `${p.name}:${p.target}`).sort()).toEqual([
+      'grafana:3000',
+      'jaeger:16686',
+      'kafka:9094',
+      'otel-collector:4317',
+      'otel-collector:4318',
+      'processor:9464',
+      'prometheus:9090',
+    ]);
+    for (const p of published) expect(p.host_ip, `${p.name}:${p.target}`).toBe('127.0.0.1');
+  });
+
+  it('loads the alert rules into Prometheus', () => {
+    const mount = services.prometheus.volumes.find((v: Json) => v.target === '/etc/prometheus/prometheus.yml');
+    const prom = parse(readFileSync(mount.source, 'utf8'));
+    const rules = services.prometheus.volumes.find((v: Json) => v.target === '/etc/prometheus/alerts.yml');
+    expect(rules?.source).toBe(join(repoRoot, 'deploy', 'prometheus', 'alerts.yml'));
+    expect(prom.rule_files).toEqual(['alerts.yml']);
+  });
+
   it('is rejected by compose config when it is broken (the check has teeth)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'efv-compose-'));
     try {

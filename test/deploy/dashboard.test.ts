@@ -20,6 +20,11 @@ function panels(dashboard: Json): Json[] {
   return (dashboard.panels ?? []).flatMap((p: Json) => [p, ...panels(p)]);
 }
 
+/** Panels that draw (not the rows that group them). */
+function graphs(dashboard: Json): Json[] {
+  return panels(dashboard).filter((p) => p.type !== 'row');
+}
+
 /** The PromQL of every panel target and query variable. */
 function queries(dashboard: Json): string[] {
   const fromPanels = panels(dashboard).flatMap((p) => (p.targets ?? []).map((t: Json) => t.expr as string));
@@ -55,25 +60,49 @@ describe('Grafana dashboard', () => {
     );
   });
 
-  it('has the throughput, lag, latency, in-flight, dead-letter and breaker panels, each with a query', () => {
-    const titles = panels(dashboard).map((p) => p.title as string);
+  it('has the operator panels, each with a query, in rows', () => {
+    const titles = graphs(dashboard).map((p) => p.title as string);
     expect(titles).toEqual([
-      'Throughput by verdict',
-      'Dead-letter rate by error code',
+      'Build',
+      'Processor state',
+      'Assigned partitions',
+      'Results per topic and verdict',
+      'Dead letters by error code',
+      'Retries',
+      'Invalid and risky by reason',
       'Processing latency percentiles',
+      'Check latency p95 by check',
+      'Publish requests',
       'Consumer lag per partition',
       'In-flight per partition',
+      'Backpressure pauses',
+      'Commits',
+      'Rebalances',
+      'Provider requests by outcome',
+      'Provider latency p95',
       'Provider circuit breaker',
+      'DNS cache hit ratio',
+      'DNS lookups',
+      'DNS cache entries',
+      'Event loop delay p99',
+      'Memory',
+      'CPU',
     ]);
-    for (const p of panels(dashboard)) {
+    for (const p of graphs(dashboard)) {
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
-      for (const t of p.targets) expect(metricNames(t.expr), `${p.title}: ${t.expr}`).not.toEqual([]);
+      for (const t of p.targets) expect(t.expr, p.title).toMatch(/\b(efv|nodejs|process)_/);
     }
     const exprs = queries(dashboard).join('\n');
-    expect(exprs).toMatch(/sum by \(verdict\) \(rate\(efv_events_total\{[^}]*\}\[1m\]\)\)/);
+    expect(exprs).toMatch(/sum by \(destination, verdict\) \(rate\(efv_events_total\{[^}]*\}\[\$__rate_interval\]\)\)/);
     expect(exprs).toMatch(/histogram_quantile\(0\.99, sum by \(le\) \(rate\(efv_event_duration_seconds_bucket/);
     expect(exprs).toMatch(/sum by \(code\) \(rate\(efv_dead_letters_total/);
     expect(exprs).toMatch(/by \(topic, partition\) \(efv_consumer_lag/);
+  });
+
+  it('sizes every rate window with $__rate_interval, never a fixed window that gaps at a 30 s scrape', () => {
+    const windows = queries(dashboard).flatMap((q) => [...q.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]));
+    expect(windows.length).toBeGreaterThan(10);
+    expect(new Set(windows)).toEqual(new Set(['$__rate_interval']));
   });
 
   it('queries only metrics the processor exports on /metrics', async () => {
@@ -82,14 +111,18 @@ describe('Grafana dashboard', () => {
     const text = await new ProcessorMetrics().scrape();
     const families = exported(text);
     const used = [...new Set(queries(dashboard).flatMap(metricNames))].sort();
-    expect(used).toEqual([
-      'efv_consumer_lag',
-      'efv_dead_letters_total',
-      'efv_event_duration_seconds',
-      'efv_events_total',
-      'efv_partition_in_flight',
-      'efv_provider_breaker_state',
-    ]);
+    // Every efv_* family but the committed offset (a debugging aid, not a panel).
+    expect(used).toEqual(
+      [...families]
+        .filter(
+          (n) =>
+            n.startsWith('efv_') &&
+            n !== 'efv_committed_offset' &&
+            n !== 'efv_provider_errors_total' &&
+            n !== 'efv_provider_breaker_transitions_total',
+        )
+        .sort(),
+    );
     const missing = used.filter((name) => !families.has(name));
     expect(missing, 'queried by the dashboard but not exported').toEqual([]);
   });

@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../../src/config.js';
+import { fieldsTemplate, fieldsTemplatePath, readme, readmePath } from '../../helm/generate.js';
+import { configSchema, type Env, loadConfig } from '../../src/config.js';
+import type { Field } from '../../src/config-fields.js';
 import { pipelineFields } from '../../src/pipeline/options.js';
+import { createValidator } from '../../src/validation/validator.js';
 import { repoRoot, run, runOk } from './tools.js';
 
 const chart = join(repoRoot, 'helm', 'email-flow-validator');
@@ -21,8 +24,12 @@ function renderText(args: string[] = []): string {
   return runOk('helm', ['template', 'efv', chart, '--namespace', 'streaming', ...args]);
 }
 
+/** Renders, and checks every value set a test renders against the Kubernetes API types. */
 function render(args: string[] = []): Manifest[] {
-  return parseAllDocuments(renderText(args))
+  const text = renderText(args);
+  const checked = run('kube-check', [], repoRoot, text);
+  if (checked.status !== 0) throw new Error(`kube-check refused helm template ${args.join(' ')}:\n${checked.stdout}`);
+  return parseAllDocuments(text)
     .map((doc) => {
       if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors[0]?.message}`);
       return doc.toJS() as Manifest | null;
@@ -48,6 +55,14 @@ function settings(manifests: Manifest[]): Manifest {
   const found = manifests.filter((m) => m.kind === 'ConfigMap' && !m.metadata.labels?.grafana_dashboard);
   expect(found, 'exactly one settings ConfigMap').toHaveLength(1);
   return found[0]!;
+}
+
+/** A NetworkPolicy's egress rules as protocol/port lists, with their destinations if any. */
+function egressRules(np: Manifest): Manifest[] {
+  return (np.spec.egress as Manifest[]).map((r) => ({
+    ports: (r.ports as Manifest[]).map((p) => `${p.protocol}/${p.port}`),
+    ...(r.to ? { to: r.to } : {}),
+  }));
 }
 
 function kinds(manifests: Manifest[]): string[] {
@@ -96,6 +111,7 @@ describe('helm chart', () => {
       expect(kinds(manifests)).toEqual([
         'ConfigMap',
         'Deployment',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Secret',
         'Service',
@@ -188,7 +204,14 @@ describe('helm chart', () => {
     it('reads the provider key and SASL credentials from the chart Secret, never from the ConfigMap', () => {
       const secret = only(manifests, 'Secret');
       const c = processor(manifests);
-      for (const name of ['PROVIDER_API_KEY', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+      for (const name of [
+        'PROVIDER_API_KEY',
+        'KAFKA_SASL_USERNAME',
+        'KAFKA_SASL_PASSWORD',
+        'SCHEMA_REGISTRY_USERNAME',
+        'SCHEMA_REGISTRY_PASSWORD',
+        'OTEL_EXPORTER_OTLP_HEADERS',
+      ]) {
         expect(envOf(c, name)?.valueFrom.secretKeyRef).toEqual({
           name: secret.metadata.name,
           key: name,
@@ -230,6 +253,7 @@ describe('helm chart', () => {
         'Deployment',
         'NetworkPolicy',
         'PodDisruptionBudget',
+        'PrometheusRule',
         'ScaledObject',
         'Secret',
         'Service',
@@ -251,7 +275,7 @@ describe('helm chart', () => {
       const [trigger] = so.spec.triggers;
       expect(trigger.type).toBe('kafka');
       expect(trigger.metadata).toMatchObject({
-        bootstrapServers: 'kafka-0.kafka:9093,kafka-1.kafka:9093',
+        bootstrapServers: 'kafka-0.kafka:9093,kafka-1.kafka:9096',
         consumerGroup: 'efv-prod',
         topic: 'prod.signups',
         lagThreshold: '500',
@@ -262,9 +286,13 @@ describe('helm chart', () => {
       const auth = only(manifests, 'TriggerAuthentication');
       expect(trigger.authenticationRef.name).toBe(auth.metadata.name);
       const secretName = only(manifests, 'Secret').metadata.name;
+      // The scaler connects as the processor does: same credentials, same TLS files.
       expect(auth.spec.secretTargetRef).toEqual([
         { parameter: 'username', name: secretName, key: 'KAFKA_SASL_USERNAME' },
         { parameter: 'password', name: secretName, key: 'KAFKA_SASL_PASSWORD' },
+        { parameter: 'ca', name: 'kafka-client-tls', key: 'ca.crt' },
+        { parameter: 'cert', name: 'kafka-client-tls', key: 'tls.crt' },
+        { parameter: 'key', name: 'kafka-client-tls', key: 'tls.key' },
       ]);
     });
 
@@ -287,10 +315,12 @@ describe('helm chart', () => {
         PROVIDER_API_KEY: 'provider-key-123',
         KAFKA_SASL_USERNAME: 'efv',
         KAFKA_SASL_PASSWORD: 's3cret',
+        SCHEMA_REGISTRY_USERNAME: 'efv-registry',
+        SCHEMA_REGISTRY_PASSWORD: 'registry-pass-456',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-token-789',
       });
       const cm = JSON.stringify(settings(manifests));
-      expect(cm).not.toContain('s3cret');
-      expect(cm).not.toContain('provider-key-123');
+      for (const secret of Object.values(decoded).filter((v) => v !== 'efv')) expect(cm).not.toContain(secret);
     });
 
     it('passes Kafka security, tracing and extra settings through the ConfigMap', () => {
@@ -387,8 +417,14 @@ describe('helm chart', () => {
           from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
         },
       ]);
-      const egressPorts = (np.spec.egress as Manifest[]).flatMap((r) => (r.ports as Manifest[]).map((p) => p.port));
-      expect(egressPorts).toEqual(expect.arrayContaining([53, 9092, 443]));
+      // DNS, both broker ports, the registry's 8081 and the collector's 4318; no provider or
+      // SMTP rule while those checks are off.
+      expect(egressRules(np)).toEqual([
+        { ports: ['UDP/53', 'TCP/53'] },
+        { ports: ['TCP/9093', 'TCP/9096'] },
+        { ports: ['TCP/8081'] },
+        { ports: ['TCP/4318'] },
+      ]);
     });
 
     it('uses minAvailable when asked', () => {
@@ -409,6 +445,7 @@ describe('helm chart', () => {
         'ConfigMap',
         'Deployment',
         'HorizontalPodAutoscaler',
+        'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
         'ServiceAccount',
@@ -435,6 +472,352 @@ describe('helm chart', () => {
     });
   });
 
+  describe('every option on, HPA: extras', () => {
+    let manifests: Manifest[];
+    beforeAll(() => {
+      manifests = render(['-f', fixture('all-options-hpa.yaml')]);
+    });
+
+    it('never lets a Service in the namespace inject *_PORT variables (enableServiceLinks off)', () => {
+      expect(only(manifests, 'Deployment').spec.template.spec.enableServiceLinks).toBe(false);
+      expect(only(render(), 'Deployment').spec.template.spec.enableServiceLinks).toBe(false);
+    });
+
+    it('mounts extra volumes (the domain lists) and points ALLOW_LIST_FILE / DENY_LIST_FILE into them', () => {
+      const pod = only(manifests, 'Deployment').spec.template.spec;
+      expect(pod.volumes).toContainEqual({ name: 'domain-lists', configMap: { name: 'efv-domain-lists' } });
+      expect(processor(manifests).volumeMounts).toContainEqual({
+        name: 'domain-lists',
+        mountPath: '/etc/efv',
+        readOnly: true,
+      });
+      expect(settings(manifests).data).toMatchObject({
+        ALLOW_LIST_FILE: '/etc/efv/allow-domains.txt',
+        DENY_LIST_FILE: '/etc/efv/deny-domains.txt',
+      });
+    });
+
+    it('reads more env from a ConfigMap and a Secret, with its own settings last so they win', () => {
+      expect(processor(manifests).envFrom).toEqual([
+        { configMapRef: { name: 'efv-extra-env' } },
+        { secretRef: { name: 'efv-extra-secret-env' } },
+        { configMapRef: { name: settings(manifests).metadata.name } },
+      ]);
+    });
+
+    it('adds sidecars and init containers', () => {
+      const pod = only(manifests, 'Deployment').spec.template.spec;
+      expect(pod.containers.map((c: Manifest) => c.name)).toEqual(['processor', 'log-shipper']);
+      expect(pod.initContainers.map((c: Manifest) => c.name)).toEqual(['wait-for-lists']);
+      expect(only(render(), 'Deployment').spec.template.spec).not.toHaveProperty('initContainers');
+    });
+
+    it('allows SMTP only to public addresses, and the provider on the port of PROVIDER_URL', () => {
+      const rules = egressRules(only(manifests, 'NetworkPolicy'));
+      expect(rules).toContainEqual({ ports: ['TCP/8443'] });
+      const smtp = rules.find((r) => r.ports.includes('TCP/25'));
+      expect(smtp?.ports).toEqual(['TCP/25']);
+      const blocks = ((smtp?.to ?? []) as Manifest[]).map((t) => t.ipBlock);
+      expect(blocks.map((b) => b.cidr)).toEqual(['0.0.0.0/0', '::/0']);
+      for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8'])
+        expect(blocks[0].except).toContain(range);
+      for (const range of ['fc00::/7', 'fe80::/10', '::1/128']) expect(blocks[1].except).toContain(range);
+      // Every other rule names its ports; the user's extra rule comes last, verbatim.
+      for (const r of rules) expect(r.ports.length, JSON.stringify(r)).toBeGreaterThan(0);
+      expect(rules.at(-1)).toEqual({
+        ports: ['TCP/8200'],
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'vault' } } }],
+      });
+    });
+
+    it('follows the brokers, the registry and the collector to the ports they are on', () => {
+      const np = only(
+        render([
+          '--set-json',
+          'kafka.brokers=["kafka:9096"]',
+          '--set',
+          'schemaRegistry.url=https://registry.example.com',
+          '--set',
+          'tracing.enabled=true',
+          '--set',
+          'tracing.endpoint=http://collector:4317',
+          '--set',
+          'extraEnv.DNS_SERVERS=10.0.0.10:5353',
+        ]),
+        'NetworkPolicy',
+      );
+      expect(egressRules(np)).toEqual([
+        { ports: ['UDP/53', 'TCP/53'] },
+        { ports: ['UDP/5353', 'TCP/5353'] },
+        { ports: ['TCP/9096'] },
+        { ports: ['TCP/443'] },
+        { ports: ['TCP/4317'] },
+      ]);
+    });
+  });
+
+  describe('KEDA reaches the brokers as the processor does', () => {
+    const keda = ['--set', 'keda.enabled=true'];
+
+    it('turns on TLS and hands the CA over when only kafka.tls.secretName is set', () => {
+      const manifests = render([...keda, '--set', 'kafka.tls.secretName=kafka-ca']);
+      const trigger = only(manifests, 'ScaledObject').spec.triggers[0];
+      expect(trigger.metadata.tls).toBe('enable');
+      expect(trigger.metadata).not.toHaveProperty('sasl');
+      const auth = only(manifests, 'TriggerAuthentication');
+      expect(trigger.authenticationRef).toEqual({ name: auth.metadata.name });
+      expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'ca', name: 'kafka-ca', key: 'ca.crt' }]);
+    });
+
+    it('uses a TriggerAuthentication of the user instead of making one (keda.authenticationRef)', () => {
+      const manifests = render([
+        ...keda,
+        '-f',
+        fixture('all-options-keda.yaml'),
+        '--set',
+        'keda.authenticationRef.name=kafka-scaler-auth',
+        '--set',
+        'keda.authenticationRef.kind=ClusterTriggerAuthentication',
+      ]);
+      expect(manifests.filter((m) => m.kind === 'TriggerAuthentication')).toEqual([]);
+      expect(only(manifests, 'ScaledObject').spec.triggers[0].authenticationRef).toEqual({
+        name: 'kafka-scaler-auth',
+        kind: 'ClusterTriggerAuthentication',
+      });
+    });
+
+    it("skips the scaler's certificate check only when the processor's is off too", () => {
+      const tls = [...keda, '--set', 'kafka.ssl=true'];
+      expect(only(render(tls), 'ScaledObject').spec.triggers[0].metadata).not.toHaveProperty('unsafeSsl');
+      const off = render([...tls, '--set', 'extraEnv.KAFKA_SSL_REJECT_UNAUTHORIZED=false']);
+      expect(only(off, 'ScaledObject').spec.triggers[0].metadata.unsafeSsl).toBe('true');
+    });
+
+    it('needs no authentication without TLS files or SASL', () => {
+      const manifests = render(keda);
+      expect(manifests.filter((m) => m.kind === 'TriggerAuthentication')).toEqual([]);
+      const trigger = only(manifests, 'ScaledObject').spec.triggers[0];
+      expect(trigger).not.toHaveProperty('authenticationRef');
+      expect(trigger.metadata).not.toHaveProperty('tls');
+    });
+  });
+
+  describe('ships the alert rules as a PrometheusRule', () => {
+    it('with the rules of deploy/prometheus/alerts.yml and the extra alert labels', () => {
+      const source = readFileSync(join(repoRoot, 'deploy', 'prometheus', 'alerts.yml'), 'utf8');
+      expect(readFileSync(join(chart, 'rules', 'alerts.yml'), 'utf8')).toBe(source);
+      const rule = only(render(['-f', fixture('all-options-keda.yaml')]), 'PrometheusRule');
+      expect(rule.apiVersion).toBe('monitoring.coreos.com/v1');
+      expect(rule.metadata.labels.release).toBe('kube-prometheus-stack');
+      const expected = (parseAllDocuments(source)[0]!.toJS() as Manifest).groups.map((g: Manifest) => ({
+        name: g.name,
+        rules: g.rules.map((r: Manifest) => ({ ...r, labels: { ...r.labels, team: 'growth' } })),
+      }));
+      expect(rule.spec.groups).toEqual(expected);
+      expect(rule.spec.groups[0].rules.map((r: Manifest) => r.alert)).toEqual([
+        'EfvConsumerLagGrowing',
+        'EfvDeadLetterRateHigh',
+        'EfvProviderBreakerOpen',
+        'EfvNoResults',
+        'EfvEventLoopDelayHigh',
+        'EfvPublishFailures',
+      ]);
+      expect(render().some((m) => m.kind === 'PrometheusRule')).toBe(false);
+    });
+  });
+
+  describe("checks every processor setting at render time, with the processor's own message", () => {
+    // The variables the chart sets from its own values; extraEnv may set every other one.
+    const chartSet = new Set(Object.keys(settings(render(['-f', fixture('all-options-keda.yaml')])).data));
+    const fields = Object.values(configSchema).flatMap((slice) => Object.values(slice) as Field<unknown>[]);
+    const free = fields.filter((f) => !f.secret && !chartSet.has(f.env) && f.env !== 'KAFKA_SASL_MECHANISM');
+
+    /** The processor's error lines for the ConfigMap the chart would render with these values. */
+    function processorErrors(extraEnv: Env): string[] {
+      const env = { ...settings(render()).data, ...extraEnv } as Env;
+      try {
+        // What config.ts checks, then what the validator checks when it is built.
+        createValidator(loadConfig({}, env).validation);
+        return [];
+      } catch (err) {
+        if (!(err as Error).message.startsWith('invalid configuration:')) return [(err as Error).message];
+        return (err as Error).message
+          .split('\n')
+          .slice(1)
+          .map((l) => l.replace(/^ {2}- /, ''));
+      }
+    }
+
+    function helmErrors(args: string[]): string[] {
+      const stderr = renderFails(args);
+      expect(stderr).toMatch(/invalid configuration:/);
+      return (
+        stderr
+          .split('\n')
+          .filter((l) => l.startsWith('  - '))
+          // The chart may add which of its values to change, in parentheses after the message.
+          .map((l) => l.slice(4).replace(/ \(set [^)]*\)$/, ''))
+      );
+    }
+
+    it('leaves only the hand-parsed SASL mechanism out of the generated field data, which is up to date', () => {
+      expect(readFileSync(fieldsTemplatePath, 'utf8'), 'run npx tsx helm/generate.ts').toBe(fieldsTemplate());
+      const data = fieldsTemplate();
+      const unchecked = [...data.matchAll(/"env":"(\w+)","kind":"unchecked"/g)].map((m) => m[1]);
+      expect(unchecked).toEqual(['KAFKA_SASL_MECHANISM']);
+      // The mechanism is a chart value the schema restricts to the processor's choices.
+      expect(renderFails(['--set', 'kafka.sasl.mechanism=gssapi'])).toMatch(/schema/);
+      for (const f of fields.filter((f) => !f.secret)) expect(data, f.env).toContain(`"env":"${f.env}"`);
+    });
+
+    it('accepts every setting at a value the processor accepts (every pattern compiles in Go)', () => {
+      const good: Record<string, string> = {};
+      for (const f of free) {
+        const shown = f.example ?? f.show(f.default);
+        good[f.env] = shown === '(unset)' ? 'https://collector.example.com:4318/v1/traces' : shown;
+      }
+      good.PROVIDER_URL = 'https://verify.example.com/v1/check';
+      // (config.ts only: the validator would also open the list files, which exist in the pod.)
+      expect(() => loadConfig({}, { ...settings(render()).data, ...good })).not.toThrow();
+      const args = Object.entries(good).flatMap(([k, v]) => [
+        '--set-string',
+        `extraEnv.${k}=${v.replaceAll(',', '\\,')}`,
+      ]);
+      expect(settings(render(args)).data).toMatchObject(good);
+    });
+
+    // Each probe list gives every setting the first value it refuses: text or an out-of-range
+    // number for numbers, an unknown word for switches and choices, a space for patterns,
+    // (durations are chart values: see the retry delay cases below).
+    it.each([
+      ['text first', [' not valid ', '10m,1m', 'maybe', ' ']],
+      ['out of range first', ['-99999999', '0s', '1m,1m', 'a b']],
+    ])(
+      'refuses a bad value of every setting extraEnv may set, with the same messages in the same order (%s)',
+      (_order, probes) => {
+        const bad: Record<string, string> = {};
+        for (const f of free) {
+          const refused = probes.find((p) => {
+            try {
+              f.parse(p);
+              return false;
+            } catch {
+              return true;
+            }
+          });
+          if (refused !== undefined) bad[f.env] = refused;
+        }
+        // Most settings have a refusable value; the free-text ones (file paths, ids) have none.
+        expect(Object.keys(bad).length).toBeGreaterThan(30);
+        const expected = processorErrors(bad);
+        expect(expected.length).toBe(Object.keys(bad).length);
+        const args = Object.entries(bad).flatMap(([k, v]) => [
+          '--set-string',
+          `extraEnv.${k}=${v.replaceAll(',', '\\,')}`,
+        ]);
+        expect(helmErrors(args)).toEqual(expected);
+      },
+    );
+
+    it.each([
+      [
+        'partitionConcurrency above partitionWindow',
+        ['--set', 'processing.partitionConcurrency=600'],
+        { PARTITION_CONCURRENCY: '600' },
+      ],
+      ['decreasing retry delays', ['--set-json', 'processing.retryDelays=["10m","1m"]'], { RETRY_DELAYS: '10m,1m' }],
+      ['a retry delay without a unit', ['--set-json', 'processing.retryDelays=["30"]'], { RETRY_DELAYS: '30' }],
+      ['a zero retry delay', ['--set-json', 'processing.retryDelays=["0s"]'], { RETRY_DELAYS: '0s' }],
+      [
+        'eleven retry delays',
+        ['--set-json', `processing.retryDelays=${JSON.stringify(Array.from({ length: 11 }, (_, i) => `${i + 1}m`))}`],
+        { RETRY_DELAYS: Array.from({ length: 11 }, (_, i) => `${i + 1}m`).join(',') },
+      ],
+      ['an unknown ordering mode', ['--set', 'processing.ordering=random'], { ORDERING: 'random' }],
+      ['an unknown delivery mode', ['--set', 'processing.delivery=exactly-twice'], { DELIVERY: 'exactly-twice' }],
+      [
+        'a shutdown deadline below the minimum',
+        ['--set', 'processing.shutdownTimeoutMs=5'],
+        { SHUTDOWN_TIMEOUT_MS: '5' },
+      ],
+      ['a broker without a port', ['--set-json', 'kafka.brokers=["kafka"]'], { KAFKA_BROKERS: 'kafka' }],
+      [
+        'a Schema Registry URL without a scheme',
+        ['--set', 'schemaRegistry.url=schema-registry:8081'],
+        { SCHEMA_REGISTRY_URL: 'schema-registry:8081' },
+      ],
+      ['an unknown log level', ['--set', 'logLevel=verbose'], { LOG_LEVEL: 'verbose' }],
+      ['a result topic equal to another', ['--set', 'kafka.topics.valid=signups.dlq'], { VALID_TOPIC: 'signups.dlq' }],
+      ['the input topic as a result topic', ['--set', 'kafka.topics.invalid=signups'], { INVALID_TOPIC: 'signups' }],
+      [
+        'a client certificate without its key',
+        ['--set', 'kafka.tls.secretName=tls', '--set', 'kafka.tls.certKey=tls.crt'],
+        {
+          KAFKA_SSL: 'true',
+          KAFKA_SSL_CA_FILE: '/etc/email-flow-validator/kafka-tls/ca.crt',
+          KAFKA_SSL_CERT_FILE: '/etc/email-flow-validator/kafka-tls/tls.crt',
+        },
+      ],
+      [
+        'certificate checks off without TLS',
+        ['--set', 'extraEnv.KAFKA_SSL_REJECT_UNAUTHORIZED=false'],
+        { KAFKA_SSL_REJECT_UNAUTHORIZED: 'false' },
+      ],
+      ['the provider on without its URL', ['--set', 'extraEnv.CHECK_PROVIDER=true'], { CHECK_PROVIDER: 'true' }],
+    ])('%s', (_what, args, env) => {
+      const expected = processorErrors(env as Env);
+      expect(expected.length, 'the processor refuses it').toBeGreaterThan(0);
+      expect(helmErrors(args)).toEqual(expected);
+    });
+
+    it('writes whole numbers from a values file as integers, as the processor reads them', () => {
+      const json = ['--set-json', 'extraEnv={"DNS_CACHE_SIZE":1000000,"DNS_TRIES":3}'];
+      expect(settings(render(json)).data).toMatchObject({ DNS_CACHE_SIZE: '1000000', DNS_TRIES: '3' });
+      expect(helmErrors(['--set-json', 'extraEnv={"DNS_TIMEOUT_MS":2.5}'])).toEqual(
+        processorErrors({ DNS_TIMEOUT_MS: '2.5' }),
+      );
+    });
+
+    it('refuses, in one message, every extraEnv key the chart sets itself', () => {
+      const keda = settings(render(['-f', fixture('all-options-keda.yaml')])).data;
+      const keys = [...new Set([...Object.keys(keda), ...Object.keys(settings(render()).data)])].filter(
+        (k) => !['DNS_TIMEOUT_MS', 'CHECK_SMTP'].includes(k), // the fixture's own extraEnv
+      );
+      expect(keys.length).toBeGreaterThan(30);
+      const stderr = renderFails(keys.flatMap((k) => ['--set-string', `extraEnv.${k}=x`]));
+      for (const k of keys) expect(stderr, k).toContain(`extraEnv.${k}: the chart sets ${k} from `);
+    });
+
+    it('refuses an extraEnvVars entry for every variable the container gets from the chart', () => {
+      const c = processor(render(['-f', fixture('all-options-keda.yaml')]));
+      const names = (c.env as Manifest[]).map((e) => e.name).filter((n) => n !== 'NODE_OPTIONS');
+      expect(names).toEqual(
+        expect.arrayContaining(['POD_NAME', 'SCHEMA_REGISTRY_PASSWORD', 'OTEL_EXPORTER_OTLP_HEADERS']),
+      );
+      const stderr = renderFails([
+        '--set-json',
+        `extraEnvVars=${JSON.stringify(names.map((name) => ({ name, value: 'x' })))}`,
+      ]);
+      for (const n of names) expect(stderr, n).toContain(`extraEnvVars: ${n} is set by the chart`);
+    });
+  });
+
+  describe('README', () => {
+    it('is generated from values.yaml and up to date', () => {
+      expect(readFileSync(readmePath, 'utf8'), 'run npx tsx helm/generate.ts').toBe(readme());
+    });
+
+    it('documents every value of values.yaml that has a "# --" comment', () => {
+      const text = readFileSync(readmePath, 'utf8');
+      const values = readFileSync(join(chart, 'values.yaml'), 'utf8');
+      const documented = [...values.matchAll(/# -- [^\n]*\n(?:#[^\n]*\n)*\s*(\w+):/g)].map((m) => m[1]!);
+      expect(documented.length).toBeGreaterThan(40);
+      for (const key of documented) expect(text, key).toMatch(new RegExp(`\\| \`([\\w.]+\\.)?${key}\` \\|`));
+      expect(text).toContain('`networkPolicy.privateRanges`');
+      expect(text).toMatch(/CHECK_SMTP=true.*networkPolicy\.enabled/s);
+    });
+  });
+
   describe('decodes strictly into the Kubernetes API types (no misspelt or misplaced field)', () => {
     // Kinds kube-check has API types for; custom resources (KEDA, Prometheus Operator) it lists as unchecked.
     const typed = new Set([
@@ -452,6 +835,23 @@ describe('helm chart', () => {
       ['defaults', []],
       ['every option on, KEDA', ['-f', fixture('all-options-keda.yaml')]],
       ['every option on, HPA', ['-f', fixture('all-options-hpa.yaml')]],
+      [
+        'brokers, registry, collector and resolvers on their own ports',
+        [
+          '--set-json',
+          'kafka.brokers=["kafka:9096"]',
+          '--set',
+          'schemaRegistry.url=https://registry.example.com',
+          '--set',
+          'tracing.enabled=true',
+          '--set',
+          'tracing.endpoint=http://collector:4317',
+          '--set',
+          'extraEnv.DNS_SERVERS=10.0.0.10:5353',
+          '--set',
+          'extraEnv.CHECK_SMTP=true',
+        ],
+      ],
     ])('%s', (_what, args) => {
       const res = run('kube-check', [], repoRoot, renderText(args));
       expect(res.status, res.stdout).toBe(0);
@@ -482,20 +882,12 @@ describe('helm chart', () => {
     it.each([
       ['a non-numeric replica count', ['--set', 'replicaCount=two']],
       ['no brokers', ['--set-json', 'kafka.brokers=[]']],
-      ['a broker without a port', ['--set-json', 'kafka.brokers=["kafka"]']],
-      ['an unknown ordering mode', ['--set', 'processing.ordering=random']],
       ['an unknown SASL mechanism', ['--set', 'kafka.sasl.mechanism=gssapi']],
       ['a misspelt top-level value', ['--set', 'replicas=3']],
       ['running as root', ['--set', 'podSecurityContext.runAsUser=0']],
       ['privilege escalation', ['--set', 'securityContext.allowPrivilegeEscalation=true']],
-      ['a secret in the ConfigMap', ['--set', 'extraEnv.PROVIDER_API_KEY=oops']],
-      ['a shutdown deadline below the minimum', ['--set', 'processing.shutdownTimeoutMs=5']],
       ['an invalid topic name', ['--set', 'kafka.topics.input=sign ups']],
       ['a zero maxSurge (rollout could never progress)', ['--set', 'rollingUpdate.maxSurge=0']],
-      ['an unknown delivery mode', ['--set', 'processing.delivery=exactly-twice']],
-      ['a retry delay without a unit', ['--set-json', 'processing.retryDelays=["30"]']],
-      ['a zero retry delay', ['--set-json', 'processing.retryDelays=["0s"]']],
-      ['a Schema Registry URL without a scheme', ['--set', 'schemaRegistry.url=schema-registry:8081']],
       ['a misspelt dashboard value', ['--set', 'grafanaDashboard.enable=true']],
     ])('schema: %s', (_what, args) => {
       expect(renderFails(args)).toMatch(schemaError);
@@ -523,6 +915,31 @@ describe('helm chart', () => {
         /mutually exclusive/,
       ],
       ['SASL without credentials', ['--set', 'kafka.sasl.mechanism=plain'], /kafkaSaslUsername/],
+      [
+        'a secret in the ConfigMap',
+        ['--set', 'extraEnv.PROVIDER_API_KEY=oops'],
+        /extraEnv\.PROVIDER_API_KEY is a secret: set secrets\.providerApiKey/,
+      ],
+      [
+        'the OTLP headers in the ConfigMap',
+        ['--set', 'extraEnv.OTEL_EXPORTER_OTLP_HEADERS=authorization=x'],
+        /extraEnv\.OTEL_EXPORTER_OTLP_HEADERS is a secret: set secrets\.otlpHeaders/,
+      ],
+      [
+        'the Schema Registry password in the ConfigMap',
+        ['--set', 'extraEnv.SCHEMA_REGISTRY_PASSWORD=x'],
+        /extraEnv\.SCHEMA_REGISTRY_PASSWORD is a secret: set secrets\.schemaRegistryPassword/,
+      ],
+      [
+        'an extraEnv key the chart sets',
+        ['--set', 'extraEnv.PARTITION_WINDOW=5'],
+        /extraEnv\.PARTITION_WINDOW: the chart sets PARTITION_WINDOW from processing\.partitionWindow/,
+      ],
+      [
+        'an extraEnvVars entry the chart sets',
+        ['--set-json', 'extraEnvVars=[{"name":"KAFKA_SASL_PASSWORD","value":"x"}]'],
+        /extraEnvVars: KAFKA_SASL_PASSWORD is set by the chart from secrets\.kafkaSaslPassword/,
+      ],
       ['tracing without an endpoint', ['--set', 'tracing.enabled=true'], /tracing\.endpoint/],
     ])('template: %s', (_what, args, message) => {
       expect(renderFails(args)).toMatch(message);

@@ -1,4 +1,4 @@
-import type { tracing } from '@opentelemetry/sdk-node';
+import type * as tracing from '@opentelemetry/sdk-trace';
 import pino from 'pino';
 import { type RunningService, startService } from '../../src/commands/run.js';
 import { type Config, loadConfig } from '../../src/config.js';

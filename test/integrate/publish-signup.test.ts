@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { tracing } from '@opentelemetry/sdk-node';
+import * as tracing from '@opentelemetry/sdk-trace';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signupEventType } from '../../src/contract/schemas.js';
@@ -9,7 +9,7 @@ import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } fro
 import { startTestPipeline } from '../helpers/processor.js';
 
 const exporter = new tracing.InMemorySpanExporter();
-const provider = new tracing.BasicTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
+const provider = new tracing.TracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor({ exporter })] });
 const tracer = provider.getTracer('signup-service-test');
 
 /**

@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { tracing } from '@opentelemetry/sdk-node';
+import * as tracing from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   };
   svc = await startTestService({
     partitions: 1,
-    spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],
+    spanProcessors: [new tracing.SimpleSpanProcessor({ exporter })],
     env: {
       CHECK_DNS: 'true',
       DNS_SERVERS: `127.0.0.1:${dns.port}`,

@@ -2,7 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { boundedDamerau, EmailLists, loadEmailLists, readDomainListFile } from '../../src/validation/lists.js';
+import { INSTITUTION_DOMAINS, RELAY_DOMAINS } from '../../src/validation/known-domains.js';
+import {
+  boundedDamerau,
+  EmailLists,
+  loadEmailLists,
+  packagedListSources,
+  readDomainListFile,
+} from '../../src/validation/lists.js';
 
 describe('packaged lists', () => {
   const lists = loadEmailLists();
@@ -121,5 +128,91 @@ describe('typo suggestions for disposable domains', () => {
     const yop = lists.domainFacts('yopmail.com');
     expect(yop.disposable).toBe(true);
     expect(yop.suggestion).toBeNull();
+  });
+});
+
+describe('disposable zones, relays and institutions (issue 16)', () => {
+  const lists = loadEmailLists();
+
+  it.each(['za.com', 'ddns.net', 'msk.ru', 'pp.ua'])(
+    'an entry that is a public suffix (%s) does not cover its subdomains',
+    (suffix) => {
+      expect(lists.domainFacts(`some-shop.${suffix}`).disposable).toBe(false);
+      expect(lists.domainFacts(`a.b.${suffix}`).disposable).toBe(false);
+    },
+  );
+
+  it('an entry that names a whole zone still covers its subdomains', () => {
+    expect(lists.domainFacts('inbox.mailinator.com').disposable).toBe(true);
+    expect(lists.domainFacts('a.b.guerrillamail.com').disposable).toBe(true);
+  });
+
+  it.each(INSTITUTION_DOMAINS)('shipped institution %s is never disposable, nor its subdomains', (domain) => {
+    expect(lists.domainFacts(domain).disposable).toBe(false);
+    expect(lists.domainFacts(`dept.${domain}`).disposable).toBe(false);
+  });
+
+  it('the institutions are there because a disposable list carries them (each entry earns its place)', () => {
+    const bare = new EmailLists({ ...packagedListSources(), institutions: [], relays: [] });
+    for (const domain of INSTITUTION_DOMAINS) expect(bare.domainFacts(domain).disposable, domain).toBe(true);
+  });
+
+  it.each(RELAY_DOMAINS)('relay %s: flag relay, not disposable, no suggestion; subdomains too', (domain) => {
+    for (const d of [domain, `alias.${domain}`]) {
+      expect(lists.domainFacts(d)).toMatchObject({ relay: true, disposable: false, suggestion: null });
+    }
+  });
+
+  it("a deployment's deny list still wins over a shipped relay (a site may refuse relays)", () => {
+    const custom = new EmailLists({ ...packagedListSources(), deny: ['duck.com'] });
+    expect(custom.domainFacts('duck.com')).toMatchObject({ disposable: true, denied: true, relay: true });
+    expect(custom.domainFacts('mozmail.com')).toMatchObject({ disposable: false, relay: true });
+  });
+});
+
+describe('typo suggestions only for domains not known as real (issue 16)', () => {
+  const lists = loadEmailLists();
+
+  it.each(['ge.com', '3m.com', 'gm.com', 'fastmail.com', 'op.pl', 'mail.ee', 'gmx.at', 'yahoo.fr', 'email.com'])(
+    'suggests nothing for the real domain %s',
+    (domain) => {
+      expect(lists.domainFacts(domain)).toMatchObject({ suggestion: null, weakSuggestion: null });
+    },
+  );
+
+  it.each([
+    ['gmail.co', 'gmail.com'],
+    ['hotmail.cm', 'hotmail.com'],
+    ['yahoo.om', 'yahoo.com'],
+    ['comcast.ne', 'comcast.net'],
+    ['gmail.c.om', 'gmail.com'],
+    ['yahoo.co.uj', 'yahoo.co.uk'],
+  ])('a provider under a squatter TLD or a slipped suffix: %s → %s', (typo, fix) => {
+    expect(lists.domainFacts(typo).suggestion).toBe(fix);
+  });
+
+  it('a one-edit neighbour of a short provider name is only a weak candidate (needs DNS evidence)', () => {
+    expect(lists.domainFacts('aoll.com')).toMatchObject({ suggestion: null, weakSuggestion: 'aol.com' });
+    expect(lists.domainFacts('gnx.de')).toMatchObject({ suggestion: null, weakSuggestion: 'gmx.de' });
+  });
+
+  it('a subdomain or a public suffix is never a typo', () => {
+    expect(lists.domainFacts('mail.gmial.com').suggestion).toBeNull();
+    expect(lists.domainFacts('blogspot.com').suggestion).toBeNull();
+  });
+
+  it('a top-500 site is known as real', () => {
+    const withoutTop = new EmailLists({ ...packagedListSources(), known: [] });
+    // wikipedia.org is no typo target; the point is that `known` suppresses: give it a target next door.
+    const probe = new EmailLists({
+      disposable: [],
+      free: [],
+      roles: [],
+      typoTargets: ['wikipedia.com'],
+      known: ['wikipedla.com'],
+    });
+    expect(probe.domainFacts('wikipedla.com').suggestion).toBeNull();
+    expect(probe.domainFacts('wikipedai.com').suggestion).toBe('wikipedia.com');
+    expect(withoutTop.sizes.known).toBeLessThan(lists.sizes.known);
   });
 });

@@ -3,6 +3,8 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
+import { MxResolver } from '../../src/validation/dns.js';
+import { parseDnsServer } from '../../src/validation/dns-transport.js';
 import { classifyRcpt, SmtpProber } from '../../src/validation/smtp.js';
 import { createValidator } from '../../src/validation/validator.js';
 
@@ -53,14 +55,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   port = (smtp.server.address() as AddressInfo).port;
   dns = await startLocalDnsServer({
-    'mx.test': { mx: [{ exchange: '127.0.0.1', preference: 10 }] },
-    'catchall.test': { mx: [{ exchange: '127.0.0.1', preference: 10 }] },
+    'mx.test': { mx: [{ exchange: 'mx1.mx.test', preference: 10 }] },
+    'mx1.mx.test': { a: ['127.0.0.1'] },
+    'catchall.test': { mx: [{ exchange: 'mx1.mx.test', preference: 10 }] },
     'deadmx.test': {
       mx: [
-        { exchange: '127.0.0.2', preference: 5 },
-        { exchange: '127.0.0.1', preference: 10 },
+        { exchange: 'dead.mx.test', preference: 5 },
+        { exchange: 'mx1.mx.test', preference: 10 },
       ],
     },
+    // Nothing listens on 127.0.0.2 at the test's port.
+    'dead.mx.test': { a: ['127.0.0.2'] },
   });
 });
 
@@ -70,9 +75,29 @@ afterAll(async () => {
 });
 
 function prober(overrides: Partial<ConstructorParameters<typeof SmtpProber>[0]> = {}) {
-  return new SmtpProber({ helo: 'probe.test', from: '', port, timeoutMs: 2000, catchAllCheck: true, ...overrides });
+  const resolver = new MxResolver({
+    servers: [parseDnsServer(dns.address)],
+    timeoutMs: 1000,
+    tries: 2,
+    cacheSize: 100,
+    minTtlSeconds: 1,
+    maxTtlSeconds: 60,
+    maxNegativeTtlSeconds: 60,
+  });
+  return new SmtpProber(
+    {
+      helo: 'probe.test',
+      from: '',
+      port,
+      timeoutMs: 2000,
+      catchAllCheck: true,
+      allowPrivateNetworks: true,
+      ...overrides,
+    },
+    resolver,
+  );
 }
-const local = [{ exchange: '127.0.0.1', preference: 10 }];
+const local = [{ exchange: 'mx1.mx.test', preference: 10 }];
 
 describe('SmtpProber against a real SMTP server on 127.0.0.1', () => {
   it.each([
@@ -123,8 +148,16 @@ describe('SmtpProber against a real SMTP server on 127.0.0.1', () => {
 describe('validator with DNS and SMTP', () => {
   const validator = () =>
     createValidator(
-      loadConfig({}, { DNS_SERVERS: dns.address, CHECK_SMTP: 'true', SMTP_PORT: String(port), SMTP_TIMEOUT_MS: '2000' })
-        .validation,
+      loadConfig(
+        {},
+        {
+          DNS_SERVERS: dns.address,
+          CHECK_SMTP: 'true',
+          SMTP_PORT: String(port),
+          SMTP_TIMEOUT_MS: '2000',
+          SMTP_ALLOW_PRIVATE_NETWORKS: 'true',
+        },
+      ).validation,
     );
 
   it.each([

@@ -16,7 +16,7 @@ describe('createValidator with local checks', () => {
     ['admin@example.com', 'risky', 'role', ['role']],
     ['admin@mailinator.com', 'risky', 'disposable', ['role', 'disposable']],
     ['jane@gmail.con', 'risky', 'possible_typo', ['did_you_mean']],
-    ['jane@gmial.com', 'risky', 'disposable', ['disposable', 'did_you_mean']],
+    ['jane@gmial.com', 'risky', 'possible_typo', ['disposable', 'did_you_mean']],
     ['jane@gmail.com', 'deliverable', null, ['free']],
     ['josé@example.com', 'deliverable', null, ['smtputf8']],
   ])('%s → %s / %s %j', async (address, verdict, reason, flags) => {

@@ -85,3 +85,14 @@ raising processing.shutdownTimeoutMs can never leave the kubelet killing a drain
 {{- else }}none
 {{- end }}
 {{- end }}
+
+{{/* The TCP port of an http(s) URL: the one it names, else its scheme's. */}}
+{{- define "efv.urlPort" -}}
+{{- $rest := regexReplaceAll "^[a-zA-Z][a-zA-Z0-9+.-]*://" . "" }}
+{{- $hostport := regexReplaceAll "[/?#].*$" $rest "" }}
+{{- $port := regexFind ":[0-9]+$" $hostport | trimPrefix ":" }}
+{{- if $port }}{{ $port }}
+{{- else if hasPrefix "https:" (lower .) }}443
+{{- else }}80
+{{- end }}
+{{- end }}

@@ -247,8 +247,8 @@ async function scan(
                 out.push(replayedRecord(m, { topic, partition }, replayedAt));
               }
               if (producer && out.length > 0) {
-                // acks=all on an idempotent producer: once send resolves, every record is in
-                // the in-sync replicas, and only then may the offset move past it.
+                // acks=all: once send resolves, every record is in the in-sync replicas, and
+                // only then may the offset move past it (a retried send may duplicate, never lose).
                 await producer.send({ topic: opts.destination, acks: -1, messages: out });
                 summary.published += out.length;
               }

@@ -7,10 +7,9 @@
  */
 import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
-import { ProcessorError } from '../src/errors.js';
 import { createKafka } from '../src/kafka/client.js';
 import { decodeSignup } from '../src/pipeline/decode.js';
-import { deadLetterRecord, destinationOf, resultRecord } from '../src/pipeline/route.js';
+import { type Outcome, type RoutingPolicy, route } from '../src/pipeline/routing.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { createValidator } from '../src/validation/validator.js';
 
@@ -20,6 +19,12 @@ const kafka = createKafka(config.kafka, logger);
 const validator = createValidator(config.validation);
 const consumer = kafka.consumer({ groupId: config.kafka.groupId });
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+const policy: RoutingPolicy = {
+  topics: config.topics,
+  riskyRoute: config.pipeline.riskyRoute,
+  retryTopics: [],
+  retryDelaysMs: [],
+};
 const decodeOptions = { format: config.pipeline.inputFormat, maxMessageBytes: config.pipeline.maxMessageBytes };
 
 await producer.connect();
@@ -27,37 +32,27 @@ await consumer.connect();
 await consumer.subscribe({ topics: [config.topics.input], fromBeginning: true });
 await consumer.run({
   eachMessage: async ({ topic, partition, message }) => {
-    const src = { topic, partition, offset: message.offset };
+    const origin = { topic, partition, offset: message.offset };
     const decoded = decodeSignup(
       message.value,
       message.headers,
-      { ...src, key: message.key, timestamp: message.timestamp },
+      { ...origin, key: message.key, timestamp: message.timestamp },
       decodeOptions,
     );
-    let record: ReturnType<typeof resultRecord>;
+    let outcome: Outcome;
     if (!decoded.ok) {
-      record = deadLetterRecord(message, src, decoded.error, config.topics.deadLetter);
+      outcome = { error: decoded.error };
     } else {
       const started = performance.now();
       const verdict = await validator.validate(decoded.value.email, { signal: AbortSignal.timeout(10_000) });
-      const dest = destinationOf(verdict, config.pipeline.riskyRoute);
-      record =
-        dest === 'deadLetter'
-          ? deadLetterRecord(
-              message,
-              src,
-              new ProcessorError('VALIDATION_UNKNOWN', `no verdict: ${verdict.reason ?? 'unknown'}`),
-              config.topics.deadLetter,
-            )
-          : resultRecord(
-              decoded.value,
-              verdict,
-              src,
-              message.key,
-              Math.round((performance.now() - started) * 1000),
-              config.topics[dest],
-            );
+      outcome = { verdict, durationMicros: Math.round((performance.now() - started) * 1000) };
     }
+    // The same policy as ours, without retry topics: an unknown verdict is dead-lettered.
+    const { record } = route(
+      policy,
+      { message, origin, retry: null, event: decoded.ok ? decoded.value : null },
+      outcome,
+    );
     await producer.send({ topic: record.topic, acks: -1, messages: [record] });
   },
 });

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchReport, ContenderResult } from './harness.js';
+import type { BenchReport, ContenderResult } from './bench-report.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const ratio = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}×`);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { sampleDnsZones } from '../src/produce/sample-zones.js';
-import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../src/validation/local-dns-server.js';
+import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../src/sim/local-dns-server.js';
+import { sampleDnsZones } from '../src/sim/sample-zones.js';
 
 /**
  * The slow mail provider of the SMTP contenders: two smtp-server instances on 127.0.0.2 and

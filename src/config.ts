@@ -24,9 +24,8 @@ export const configSchema = {
 
 type Schema = typeof configSchema;
 export type Config = { readonly [K in keyof Schema]: Infer<Schema[K]> };
-export type KafkaOptions = Config['kafka'];
-export type TopicOptions = Config['topics'];
-export type PipelineOptions = Config['pipeline'];
+export type { KafkaOptions, TopicOptions } from './kafka/options.js';
+export type { PipelineOptions } from './pipeline/options.js';
 export type ValidationOptions = Config['validation'];
 export type TelemetryOptions = Config['telemetry'];
 

@@ -4,11 +4,15 @@
  * validator itself for a verdict without Kafka, and the typed lists of the result
  * contract. The processor runs as the `email-flow-validator` command, not as a library.
  */
+
 export {
   type AddressValidator,
   type CreateValidatorOptions,
   createValidator,
 } from './address-validator.js';
+export { RESULT_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from './contract/content-types.js';
+export { DLQ_HEADERS, RESULT_HEADERS } from './contract/headers.js';
+export type { SignupEvent } from './contract/schemas.js';
 export {
   type AddressVerdict,
   CHECK_STATUSES,
@@ -42,19 +46,16 @@ export {
 } from './integrate/publish-signup.js';
 export {
   decodeValidationResult,
-  RESULT_HEADERS,
   type ResultRecord,
   readResultRecord,
   traceContextOf,
   verdictOf,
 } from './integrate/read-result.js';
 export { resultRegistryCodec, signupRegistryCodec } from './integrate/registry-codecs.js';
-export { DLQ_HEADERS } from './pipeline/route.js';
 export {
   SchemaRegistryClient,
   type SchemaRegistryClientOptions,
   SchemaRegistryError,
 } from './schema-registry/client.js';
 export { AvroRegistryCodec } from './schema-registry/codec.js';
-export { RESULT_CONTENT_TYPE, SIGNUP_CONTENT_TYPE, type SignupEvent } from './schemas.js';
 export { PROCESSOR_VERSION } from './version.js';

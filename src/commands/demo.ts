@@ -1,12 +1,12 @@
 import { startCluster, stopCluster } from '../../dev/kafka/cluster.mjs';
 import { type Config, loadConfig } from '../config.js';
+import { DLQ_HEADERS } from '../contract/headers.js';
+import { decodeValidationResult } from '../contract/schemas.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { DLQ_HEADERS } from '../pipeline/route.js';
-import { sampleDnsZones } from '../produce/sample-zones.js';
-import { decodeValidationResult } from '../schemas.js';
+import { startLocalDnsServer } from '../sim/local-dns-server.js';
+import { sampleDnsZones } from '../sim/sample-zones.js';
 import type { Logger } from '../telemetry/logger.js';
-import { startLocalDnsServer } from '../validation/local-dns-server.js';
 import { produceCommand } from './produce.js';
 import { startProcessor } from './run.js';
 

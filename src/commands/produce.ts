@@ -1,10 +1,11 @@
-import { type Message, Partitioners } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { Config } from '../config.js';
 import { ProcessorError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
+import { producerConfig } from '../kafka/clients.js';
 import { checkSignupFile, readSignupFile } from '../produce/ndjson.js';
 import { signupMessage, type WireFormat } from '../produce/publish-signups.js';
-import { syntheticSignups } from '../produce/synthetic.js';
+import { syntheticSignups } from '../sim/synthetic.js';
 import type { Logger } from '../telemetry/logger.js';
 import { progressBar } from './progress.js';
 
@@ -43,13 +44,13 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
   const messages = async function* (): AsyncGenerator<Message> {
     if (opts.file) {
       for await (const s of readSignupFile(opts.file, opts.format)) {
-        const m = signupMessage(s.event, opts.format);
+        const m = signupMessage(s.event, opts.format, topic);
         // JSON carries the line as written: every field, occurredAt as the file has it.
         if (opts.format === 'json') m.value = Buffer.from(JSON.stringify(s.object));
         yield m;
       }
     } else {
-      for (const s of syntheticSignups(opts.count, opts.seed)) yield signupMessage(s.event, opts.format);
+      for (const s of syntheticSignups(opts.count, opts.seed)) yield signupMessage(s.event, opts.format, topic);
     }
   };
   if (opts.dryRun) {
@@ -72,13 +73,7 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
   } finally {
     await admin.disconnect();
   }
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
-  });
+  const producer = kafka.producer(producerConfig());
   await producer.connect();
   const bar = opts.quiet ? undefined : progressBar('produce', total);
   try {

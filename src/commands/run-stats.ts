@@ -1,7 +1,7 @@
 import type { TopicOptions } from '../config.js';
 import type { ErrorCode } from '../errors.js';
 import type { ProcessorObserver } from '../pipeline/processor.js';
-import type { Destination } from '../pipeline/route.js';
+import type { Destination } from '../pipeline/routing.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /**

@@ -4,9 +4,10 @@
  * makes a replay idempotent (see `replayGroupId`).
  */
 import { createHash } from 'node:crypto';
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
+import { DLQ_HEADERS } from '../contract/headers.js';
+import { headerText } from '../contract/read-header.js';
 import { ErrorCodes } from '../errors.js';
-import { DLQ_HEADERS } from '../pipeline/route.js';
 
 export interface ReplayFilter {
   /** Error codes to take, sorted and distinct; empty takes every code. */
@@ -98,12 +99,6 @@ export function replayGroupId(baseGroupId: string, filter: ReplayFilter, destina
     .digest('hex')
     .slice(0, 12);
   return `${baseGroupId}.replay-dlq.${hash}`;
-}
-
-export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v[0] : v)?.toString();
 }
 
 /** The error code a dead-letter record carries, or `(none)` for a record without one. */

@@ -9,26 +9,11 @@
  * replays at most the one unacknowledged chunk again (at-least-once, like the processor).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type Admin,
-  type Consumer,
-  type IHeaders,
-  type Kafka,
-  type KafkaMessage,
-  type Message,
-  Partitioners,
-  type Producer,
-} from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { REPLAY_HEADERS } from '../contract/headers.js';
+import { producerConfig, toolConsumerConfig } from '../kafka/clients.js';
 import type { Logger } from '../telemetry/logger.js';
 import { errorCodeOf, matchesFilter, type ReplayFilter, ReplayOptionError, replayGroupId } from './filter.js';
-
-/** Headers a replayed record carries on top of the original ones. */
-export const REPLAY_HEADERS = {
-  /** `<dead-letter topic>/<partition>/<offset>` of the record it was replayed from. */
-  replayOf: 'efv-replay-of',
-  /** When it was replayed, ISO 8601. */
-  replayedAt: 'efv-replayed-at',
-} as const;
 
 /** Replayed records per request: the unit of publish, acknowledgement and commit. */
 const CHUNK = 500;
@@ -186,19 +171,11 @@ async function scan(
 
   const producer: Producer | undefined = opts.dryRun
     ? undefined
-    : kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // The Java client's murmur2 partitioner, as sign-up producers use: a replayed record
-        // lands in the partition of its key, behind that user's other events.
-        createPartitioner: Partitioners.DefaultPartitioner,
-        // An idempotent producer must not give up on a request it may have written (as in produce).
-        retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
-      });
-  // read_committed (the default): records of an aborted transaction were never dead-lettered.
-  // A short fetch wait: once the last partition is done, disconnect waits for the fetch in flight.
-  const consumer: Consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+    : // The murmur2 partitioner of sign-up producers: a replayed record lands in the partition
+      // of its key, behind that user's other events. A send that fails after its bounded
+      // retries fails the replay; nothing past it is committed, so a rerun replays it.
+      kafka.producer(producerConfig());
+  const consumer: Consumer = kafka.consumer(toolConsumerConfig(groupId));
 
   const advance = (partition: number, next: number) => {
     const prev = position.get(partition)!;
@@ -270,8 +247,8 @@ async function scan(
                 out.push(replayedRecord(m, { topic, partition }, replayedAt));
               }
               if (producer && out.length > 0) {
-                // acks=all on an idempotent producer: once send resolves, every record is in
-                // the in-sync replicas, and only then may the offset move past it.
+                // acks=all: once send resolves, every record is in the in-sync replicas, and
+                // only then may the offset move past it (a retried send may duplicate, never lose).
                 await producer.send({ topic: opts.destination, acks: -1, messages: out });
                 summary.published += out.length;
               }

@@ -1,8 +1,19 @@
 import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { IHeaders, Message, Producer, RecordMetadata } from 'kafkajs';
-import { SIGNUP_CONTENT_TYPE, type SignupEvent, signupEventType } from '../schemas.js';
+import { JSON_CONTENT_TYPE, SIGNUP_CONTENT_TYPE } from '../contract/content-types.js';
+import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
+import { encodeSignupEvent, type SignupEvent } from '../contract/schemas.js';
 import { injectContext } from '../telemetry/propagation.js';
+import {
+  MESSAGING_DESTINATION_PARTITION_ID,
+  MESSAGING_KAFKA_OFFSET,
+  sendAttributes,
+  sendSpanName,
+} from '../telemetry/semconv.js';
 import { PROCESSOR_VERSION } from '../version.js';
+
+/** Avro binary of a SignupEvent, checked first (see contract/schemas.ts). */
+export { encodeSignupEvent };
 
 export interface SignupRecordOptions {
   /** Avro binary (the default, the schema in schemas/SignupEvent.avsc) or JSON. */
@@ -28,16 +39,6 @@ export interface PublishSignupOptions extends SignupRecordOptions {
 }
 
 /**
- * Avro binary of a SignupEvent, checked first: a wrong field throws a TypeError naming it
- * (avsc's own message would only say the whole value is invalid).
- */
-export function encodeSignupEvent(event: SignupEvent): Buffer {
-  const bad: string[] = [];
-  signupEventType.isValid(event, { errorHook: (path) => bad.push(path.join('.') || '(event)') });
-  if (bad.length > 0) throw new TypeError(`not a valid SignupEvent: bad field(s) ${bad.join(', ')}`);
-  return signupEventType.toBuffer(event);
-}
-
 /** A sign-up's input record: a KafkaJS `Message` whose key, value and headers are always set. */
 export interface SignupRecord extends Message {
   key: string;
@@ -56,7 +57,7 @@ export function signupRecord(event: SignupEvent, options: SignupRecordOptions = 
   return {
     key: event.userId,
     value,
-    headers: { ...options.headers, 'content-type': json ? 'application/json' : SIGNUP_CONTENT_TYPE },
+    headers: { ...options.headers, [CONTENT_TYPE_HEADER]: json ? JSON_CONTENT_TYPE : SIGNUP_CONTENT_TYPE },
   };
 }
 
@@ -90,15 +91,10 @@ export async function publishSignup(
   const parent = options.context ?? otelContext.active();
   const tracer = options.tracer ?? trace.getTracer('email-flow-validator', PROCESSOR_VERSION);
   const span = tracer.startSpan(
-    `${topic} publish`,
+    sendSpanName(topic),
     {
       kind: SpanKind.PRODUCER,
-      attributes: {
-        'messaging.system': 'kafka',
-        'messaging.operation.type': 'send',
-        'messaging.operation.name': 'send',
-        'messaging.destination.name': topic,
-      },
+      attributes: sendAttributes(topic),
     },
     parent,
   );
@@ -112,8 +108,8 @@ export async function publishSignup(
     });
     const first = meta[0];
     if (first) {
-      span.setAttribute('messaging.destination.partition.id', String(first.partition));
-      if (first.baseOffset !== undefined) span.setAttribute('messaging.kafka.offset', Number(first.baseOffset));
+      span.setAttribute(MESSAGING_DESTINATION_PARTITION_ID, String(first.partition));
+      if (first.baseOffset !== undefined) span.setAttribute(MESSAGING_KAFKA_OFFSET, Number(first.baseOffset));
     }
     return meta;
   } catch (err) {

@@ -1,15 +1,10 @@
 import type { Context } from '@opentelemetry/api';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { RESULT_HEADERS } from '../contract/headers.js';
+import { headerText } from '../contract/read-header.js';
+import { decodeValidationResult as decodeAvroResult } from '../contract/schemas.js';
 import type { ValidationResult } from '../contract/verdicts.js';
-import { decodeValidationResult as decodeAvroResult } from '../schemas.js';
 import { extractContext } from '../telemetry/propagation.js';
-
-/** Headers on every result record, readable without decoding the value. */
-export const RESULT_HEADERS = {
-  contentType: 'content-type',
-  verdict: 'efv-verdict',
-  reason: 'efv-reason',
-} as const;
 
 /**
  * A ValidationResult from the value of a record of the valid or invalid topic (Avro binary,
@@ -26,12 +21,6 @@ export function decodeValidationResult(value: Buffer): ValidationResult {
  */
 export function traceContextOf(headers: IHeaders | undefined): Context {
   return extractContext(headers);
-}
-
-function header(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v[0] : v)?.toString();
 }
 
 export interface ResultRecord {
@@ -54,5 +43,5 @@ export function readResultRecord(message: Pick<KafkaMessage, 'key' | 'value' | '
 
 /** The verdict header, for filtering without decoding (e.g. skip `risky` cheaply). */
 export function verdictOf(headers: IHeaders | undefined): ValidationResult['verdict'] | undefined {
-  return header(headers, RESULT_HEADERS.verdict) as ValidationResult['verdict'] | undefined;
+  return headerText(headers, RESULT_HEADERS.verdict) as ValidationResult['verdict'] | undefined;
 }

@@ -1,13 +1,13 @@
-import type { ValidationResult as ResultContract } from '../contract/verdicts.js';
-import { SchemaRegistryClient, type SchemaRegistryClientOptions } from '../schema-registry/client.js';
-import { AvroRegistryCodec } from '../schema-registry/codec.js';
 import {
   loadSchema,
   type SignupEvent,
   signupEventType,
   type ValidationResult,
   validationResultType,
-} from '../schemas.js';
+} from '../contract/schemas.js';
+import type { ValidationResult as ResultContract } from '../contract/verdicts.js';
+import { SchemaRegistryClient, type SchemaRegistryClientOptions } from '../schema-registry/client.js';
+import { AvroRegistryCodec } from '../schema-registry/codec.js';
 
 /**
  * For producers on a Schema Registry: `publishSignup(producer, topic, event, { registry })`

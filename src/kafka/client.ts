@@ -1,6 +1,6 @@
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
-import type { KafkaOptions } from '../config.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { KafkaOptions } from './options.js';
 import { installRecordEncoder } from './record-encoder.js';
 import { kafkaSecurity } from './security.js';
 

@@ -1,4 +1,4 @@
-import { bool, type Field, int, list, oneOf, optionalStr, str } from '../config-fields.js';
+import { bool, type Field, type Infer, int, list, oneOf, optionalStr, str } from '../config-fields.js';
 
 const hostPort = /^[^\s,:]+:\d{1,5}$/;
 
@@ -123,3 +123,6 @@ export const topicFields = {
     default: 'signups.dlq',
   }),
 };
+
+export type KafkaOptions = Infer<typeof kafkaFields>;
+export type TopicOptions = Infer<typeof topicFields>;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import type { KafkaOptions } from '../config.js';
 import { ProcessorError } from '../errors.js';
+import type { KafkaOptions } from './options.js';
 
 type SecurityOptions = Pick<
   KafkaOptions,

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
-import type { TopicOptions } from '../config.js';
 import type { Duration } from '../config-fields.js';
+import type { TopicOptions } from './options.js';
 
 export interface TopicPlan {
   partitions: number;

@@ -1,6 +1,8 @@
 import type { IHeaders } from 'kafkajs';
+import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
+import { headerText } from '../contract/read-header.js';
+import { type SignupEvent, signupEventType } from '../contract/schemas.js';
 import { fail, ok, ProcessorError, type Result } from '../errors.js';
-import { type SignupEvent, signupEventType } from '../schemas.js';
 
 export type InputFormat = 'auto' | 'avro' | 'json';
 
@@ -27,15 +29,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 
-function headerString(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v[0] : v)?.toString();
-}
-
 function formatOf(value: Buffer, headers: IHeaders | undefined, configured: InputFormat): InputFormat | ProcessorError {
   if (configured !== 'auto') return configured;
-  const ct = headerString(headers, 'content-type')?.toLowerCase();
+  const ct = headerText(headers, CONTENT_TYPE_HEADER)?.toLowerCase();
   if (ct) {
     if (ct.includes('json')) return 'json';
     if (ct.includes('avro') || ct === 'application/octet-stream') return 'avro';

@@ -1,4 +1,4 @@
-import { durations, int, oneOf } from '../config-fields.js';
+import { durations, type Infer, int, oneOf } from '../config-fields.js';
 
 export const ORDERING_MODES = ['key', 'unordered', 'partition'] as const;
 export type OrderingMode = (typeof ORDERING_MODES)[number];
@@ -117,3 +117,5 @@ export const pipelineFields = {
     max: 600_000,
   }),
 };
+
+export type PipelineOptions = Infer<typeof pipelineFields>;

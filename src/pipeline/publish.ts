@@ -1,13 +1,9 @@
 import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
+import type { OutgoingRecord } from './records.js';
 
-export interface OutgoingRecord {
-  topic: string;
-  key: Buffer | string | null;
-  value: Buffer | null;
-  headers: Record<string, string | Buffer>;
-}
+export type { OutgoingRecord };
 
 /** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
 const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();

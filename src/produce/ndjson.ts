@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { type SignupEvent, signupEventType } from '../schemas.js';
+import { type SignupEvent, signupEventType } from '../contract/schemas.js';
 import type { WireFormat } from './publish-signups.js';
 
 /** One line of a sign-up file, ready to send. */

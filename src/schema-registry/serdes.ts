@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
-import type { Result } from '../errors.js';
 import {
   loadSchema,
   type SignupEvent,
   signupEventType,
   type ValidationResult,
   validationResultType,
-} from '../schemas.js';
+} from '../contract/schemas.js';
+import type { Result } from '../errors.js';
 import { SchemaRegistryClient } from './client.js';
 import { AvroRegistryCodec } from './codec.js';
 
@@ -16,7 +16,7 @@ import { AvroRegistryCodec } from './codec.js';
  *   start:      await serdes.start([topics.valid, topics.invalid])
  *   each batch: await serdes.prefetch(batch.messages)          (before decoding)
  *   decode:     decodeOptions.registry = serdes                (src/pipeline/decode.ts)
- *   results:    resultRecord(…, topic, serdes.encodeResult)    (src/pipeline/route.ts)
+ *   results:    resultRecord(…, topic, serdes.encodeResult)    (src/pipeline/records.ts)
  */
 export class RegistrySerdes {
   readonly signups: AvroRegistryCodec<SignupEvent>;

@@ -5,10 +5,17 @@ import type { TelemetryOptions } from '../config.js';
 
 export type { Logger };
 
+/** Log fields that may hold an email address: personal data. */
+const ADDRESS_FIELDS = new Set(['email', 'address']);
+const REDACTED = '[redacted]';
+
+const DEBUG = 20;
+let clearAddresses = false;
+
 /**
  * The one root logger; components take `logger.child({ component })`. Email addresses are
- * personal data: anything that could hold one is passed through `redactAddress`, which
- * hashes it unless the LOG_ADDRESSES debug switch is on.
+ * personal data: address fields are redacted by pino itself (`redact.censor`) unless
+ * LOG_ADDRESSES is on; `redactAddress` gives a correlatable token for an address elsewhere.
  */
 export function createLogger(
   options: Pick<TelemetryOptions, 'logLevel'> & Partial<Pick<TelemetryOptions, 'logFormat'>>,
@@ -16,14 +23,19 @@ export function createLogger(
 ): Logger {
   const format = options.logFormat ?? 'json';
   const readable = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
-  return pino(
+  // pino's censor for every redacted path: secrets always; address fields unless LOG_ADDRESSES
+  // is on and the logger logs at debug or below (a debugging session, never a production
+  // info log). Read at each line, so the switch also works on loggers made before it was set.
+  const censor = (value: unknown, path: string[]): unknown =>
+    clearAddresses && logger.levelVal <= DEBUG && ADDRESS_FIELDS.has(path[path.length - 1] ?? '') ? value : REDACTED;
+  const logger: Logger = pino(
     {
       level: options.logLevel,
       base: { service: 'email-flow-validator' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: ['email', '*.email', 'address', '*.address', 'apiKey', '*.apiKey', 'password', '*.password'],
-        censor: '[redacted]',
+        censor,
       },
     },
     destination ??
@@ -38,11 +50,10 @@ export function createLogger(
           })
         : pino.destination({ dest: 2, sync: false })),
   );
+  return logger;
 }
 
-let clearAddresses = false;
-
-/** Turns on clear-text addresses in logs (LOG_ADDRESSES=true, for debugging only). */
+/** Turns on clear-text address fields in debug logs (LOG_ADDRESSES=true, for debugging only). */
 export function setLogAddresses(on: boolean): void {
   clearAddresses = on;
 }

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../errors.js';
-import type { ProcessorObserver, ProcessorState } from '../pipeline/processor.js';
-import type { Destination } from '../pipeline/route.js';
+import type { ProcessorObserver, ProcessorState } from '../pipeline/observer.js';
+import type { Destination } from '../pipeline/routing.js';
 import type { BreakerState } from '../validation/circuit-breaker.js';
 import type { MxCacheStats } from '../validation/dns.js';
 import type { ProviderSnapshot } from '../validation/probe/manners.js';

@@ -9,7 +9,8 @@ export const telemetryFields = {
   }),
   logAddresses: bool({
     env: 'LOG_ADDRESSES',
-    description: 'Debug switch: log email addresses in clear at debug level. Off: addresses are hashed.',
+    description:
+      'Debug switch: with LOG_LEVEL debug or trace, log fields that hold an email address (`email`, `address`) in clear. Off (or at info and above): they are logged as [redacted].',
     default: false,
   }),
   logFormat: oneOf({
@@ -26,6 +27,12 @@ export const telemetryFields = {
     default: 60_000,
     min: 0,
     max: 86_400_000,
+  }),
+  traceKeySecret: optionalStr({
+    env: 'TRACE_KEY_SECRET',
+    description:
+      "Secret of the HMAC that turns a record key (a user id) into the `messaging.kafka.message.key` span attribute. Set the same value on every replica so one user's spans correlate across them; unset: each process draws a random one.",
+    secret: true,
   }),
   httpPort: int({
     env: 'HTTP_PORT',

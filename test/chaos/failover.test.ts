@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signupEventType } from '../../src/schemas.js';
+import { signupEventType } from '../../src/contract/schemas.js';
 import {
   answeredInputs,
   committedTotal,

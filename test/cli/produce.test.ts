@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { signupEventType } from '../../src/schemas.js';
+import { signupEventType } from '../../src/contract/schemas.js';
 import { consumeRecords, createTopics, testBrokers, topicSize, uniqueName } from '../helpers/kafka.js';
 import { bin, cliEnv, collect, runCli } from './run-cli.js';
 

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DLQ_HEADERS } from '../../src/contract/headers.js';
+import { signupEventType } from '../../src/contract/schemas.js';
 import { createValidator } from '../../src/index.js';
 import { decodeValidationResult } from '../../src/integrate/read-result.js';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
-import { sampleDnsZones } from '../../src/produce/sample-zones.js';
-import { signupEventType } from '../../src/schemas.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
+import { sampleDnsZones } from '../../src/sim/sample-zones.js';
 import { consumeRecords, createTopics, testBrokers, uniqueName } from '../helpers/kafka.js';
 import { bin, cliEnv, collect, onTerminalWithCode, runCli } from './run-cli.js';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DLQ_HEADERS, REPLAY_HEADERS } from '../../src/contract/headers.js';
 import {
   describeFilter,
   failureTimeOf,
@@ -7,8 +8,7 @@ import {
   ReplayOptionError,
   replayGroupId,
 } from '../../src/dlq/filter.js';
-import { REPLAY_HEADERS, replayedRecord } from '../../src/dlq/replay.js';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
+import { replayedRecord } from '../../src/dlq/replay.js';
 
 function dlq(code: string | undefined, lastFailureAt: string | undefined, timestamp = '1767225600000') {
   const headers: Record<string, string | Buffer> = {};

@@ -3,10 +3,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { replayDlqCommand } from '../../src/commands/replay-dlq.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { DLQ_HEADERS, REPLAY_HEADERS } from '../../src/contract/headers.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { ReplayOptionError } from '../../src/dlq/filter.js';
-import { REPLAY_HEADERS } from '../../src/dlq/replay.js';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
-import { encodeSignupEvent } from '../../src/schemas.js';
 import type { Validator } from '../../src/validation/types.js';
 import {
   type ConsumedRecord,

@@ -6,9 +6,10 @@
 import fc from 'fast-check';
 import type { IHeaders } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { SIGNUP_CONTENT_TYPE } from '../../src/contract/content-types.js';
+import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { type DecodeOptions, decodeSignup, type InputFormat } from '../../src/pipeline/decode.js';
-import { encodeSignupEvent, SIGNUP_CONTENT_TYPE, type SignupEvent } from '../../src/schemas.js';
 
 // Bounded so the file runs in a few seconds; FC_RUNS raises it for a longer local hunt.
 const RUNS = Number(process.env.FC_RUNS ?? 300);

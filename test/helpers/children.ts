@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
 import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
+import { DLQ_HEADERS } from '../../src/contract/headers.js';
 import { signupMessage } from '../../src/produce/publish-signups.js';
-import { syntheticSignups } from '../../src/produce/synthetic.js';
+import { syntheticSignups } from '../../src/sim/synthetic.js';
 import { resultType } from './processor.js';
 
 /**

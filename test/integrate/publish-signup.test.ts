@@ -2,9 +2,9 @@ import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signupEventType } from '../../src/contract/schemas.js';
 import * as api from '../../src/index.js';
 import { encodeSignupEvent, publishSignup, readResultRecord, type SignupEvent, verdictOf } from '../../src/index.js';
-import { signupEventType } from '../../src/schemas.js';
 import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } from '../helpers/kafka.js';
 import { startTestPipeline } from '../helpers/processor.js';
 
@@ -110,7 +110,7 @@ describe('publishSignup (real broker)', () => {
 
       const sent = traceparent.exec(String(rec!.message.headers?.traceparent));
       expect(sent, 'traceparent header').not.toBeNull();
-      const producerSpan = exporter.getFinishedSpans().find((s) => s.name === `${topic} publish`);
+      const producerSpan = exporter.getFinishedSpans().find((s) => s.name === `send ${topic}`);
       expect(producerSpan?.kind).toBe(SpanKind.PRODUCER);
       expect(producerSpan?.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
       expect(sent![1]).toBe(request.spanContext().traceId);
@@ -174,7 +174,7 @@ describe('publishSignup (real broker)', () => {
     } finally {
       await failing.disconnect();
     }
-    const span = exporter.getFinishedSpans().find((s) => s.name === `${missing} publish`);
+    const span = exporter.getFinishedSpans().find((s) => s.name === `send ${missing}`);
     expect(span?.status.code).toBe(2);
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
   });

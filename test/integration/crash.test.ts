@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
+import { DLQ_HEADERS } from '../../src/contract/headers.js';
 import { signupMessage } from '../../src/produce/publish-signups.js';
-import { syntheticSignups } from '../../src/produce/synthetic.js';
+import { syntheticSignups } from '../../src/sim/synthetic.js';
 import {
   consumeRecords,
   createTopics,

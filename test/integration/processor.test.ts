@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DLQ_HEADERS } from '../../src/pipeline/route.js';
-import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
+import { DLQ_HEADERS } from '../../src/contract/headers.js';
+import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
 import type { Validator, Verdict } from '../../src/validation/types.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw, resultType, startTestPipeline, type TestPipeline } from '../helpers/processor.js';

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeSignup } from '../../src/pipeline/decode.js';
-import { resultRecord } from '../../src/pipeline/route.js';
+import { resultRecord } from '../../src/pipeline/records.js';
 
 const rec = { key: null, timestamp: '1764300000000', topic: 'signups', partition: 0, offset: '1' };
 const opts = { format: 'auto' as const, maxMessageBytes: 65_536 };

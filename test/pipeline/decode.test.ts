@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
 import { type DecodeOptions, decodeSignup } from '../../src/pipeline/decode.js';
-import { encodeSignupEvent, type SignupEvent } from '../../src/schemas.js';
 
 const rec = { key: Buffer.from('user-1'), timestamp: '1764300000000', topic: 'signups', partition: 3, offset: '42' };
 const opts: DecodeOptions = { format: 'auto', maxMessageBytes: 4096 };

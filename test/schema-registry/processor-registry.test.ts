@@ -1,9 +1,9 @@
 import avro from 'avsc';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadSchema, type SignupEvent, validationResultType } from '../../src/contract/schemas.js';
 import { SchemaRegistryClient } from '../../src/schema-registry/client.js';
 import { AvroRegistryCodec } from '../../src/schema-registry/codec.js';
 import { unframe } from '../../src/schema-registry/wire-format.js';
-import { loadSchema, type SignupEvent, validationResultType } from '../../src/schemas.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw, startTestPipeline, type TestPipeline } from '../helpers/processor.js';
 import { type RegistryServer, startRegistry } from './apicurio.js';

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeSignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';
 import { startTestService, type TestService } from '../helpers/service.js';

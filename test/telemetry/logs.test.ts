@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { encodeSignupEvent } from '../../src/schemas.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
 import { createLogger, redactAddress, setLogAddresses } from '../../src/telemetry/logger.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';
@@ -52,6 +52,24 @@ describe('logs', () => {
     expect(redactAddress('anna@example.com')).toBe('anna@example.com');
     expect(cap.raw()).not.toContain('@example.com');
     expect(cap.lines[0]).toMatchObject({ email: '[redacted]', nested: { address: '[redacted]' }, component: 'test' });
+  });
+
+  it('LOG_ADDRESSES shows address fields in clear at debug level only, and secrets never', () => {
+    setLogAddresses(true);
+    const debug = captureLogs();
+    createLogger({ logLevel: 'debug' }, debug.stream).debug(
+      { email: 'anna@example.com', nested: { address: 'bob@example.com', apiKey: 'k-123' }, password: 'p' },
+      'judged',
+    );
+    expect(debug.lines[0]).toMatchObject({
+      email: 'anna@example.com',
+      nested: { address: 'bob@example.com', apiKey: '[redacted]' },
+      password: '[redacted]',
+    });
+    const info = captureLogs();
+    createLogger({ logLevel: 'info' }, info.stream).info({ email: 'anna@example.com' }, 'judged');
+    expect(info.lines[0]).toMatchObject({ email: '[redacted]' });
+    expect(info.raw()).not.toContain('@example.com');
   });
 
   describe('a run against the real broker', () => {

@@ -109,7 +109,7 @@ describe('spans leave the process through OTLP/HTTP when the standard variables 
       .filter((e) => e.path === '/v1/traces' && e.contentType === 'application/json')
       .flatMap(jsonSpans);
     expect(produced.every((r) => r.service === 'efv-test-producer')).toBe(true);
-    const producerSpans = produced.flatMap((r) => r.spans).filter((s) => s.name === 'signups publish');
+    const producerSpans = produced.flatMap((r) => r.spans).filter((s) => s.name === `send ${topics.input}`);
     expect(producerSpans).toHaveLength(count);
 
     const run = cli(['run'], {

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import * as tracing from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeSignupEvent } from '../../src/schemas.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { encodeSignupEvent } from '../../src/contract/schemas.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { consumeRecords } from '../helpers/kafka.js';
 import { produceRaw } from '../helpers/processor.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -108,7 +108,7 @@ describe('traces through Kafka headers (in-memory exporter, real broker, DNS and
       // The span ends once the broker acknowledged the result: wait for it to be exported.
       const process = await vi.waitFor(
         () => {
-          const found = spansOf(c.tp.traceId).find((s) => s.name === `${t.input} process`);
+          const found = spansOf(c.tp.traceId).find((s) => s.name === `process ${t.input}`);
           if (!found) throw new Error(`no process span yet for ${c.name}`);
           return found;
         },
@@ -122,8 +122,8 @@ describe('traces through Kafka headers (in-memory exporter, real broker, DNS and
       expect(process.attributes['messaging.consumer.group.name']).toBe(svc.config.kafka.groupId);
       // One partition: the cases sit at offsets 0, 1, 2, 3.
       expect(process.attributes['messaging.kafka.offset']).toBe(cases.indexOf(c));
-      // The key (a user id) is on the span only hashed.
-      expect(process.attributes['messaging.kafka.message.key']).toMatch(/^sha256:[0-9a-f]{16}$/);
+      // The key (a user id) is on the span only as an HMAC with the deployment's secret.
+      expect(process.attributes['messaging.kafka.message.key']).toMatch(/^hmac-sha256:[0-9a-f]{16}$/);
       expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(c.key);
       if (c.email) expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(c.email);
 
@@ -133,7 +133,7 @@ describe('traces through Kafka headers (in-memory exporter, real broker, DNS and
       for (const name of c.checks) child(spans, process.spanContext().spanId, name);
 
       // The output record carries the context of a publish span below the process span.
-      const publish = child(spans, process.spanContext().spanId, `${c.topic} publish`);
+      const publish = child(spans, process.spanContext().spanId, `send ${c.topic}`);
       expect(publish.kind).toBe(SpanKind.PRODUCER);
       const continued = parseTraceparent(record!.message.headers?.traceparent as Buffer);
       expect(continued.traceId, c.name).toBe(c.tp.traceId);
@@ -141,7 +141,7 @@ describe('traces through Kafka headers (in-memory exporter, real broker, DNS and
     }
 
     const [valid, invalid, unknown, poison] = cases.map((c) => spansOf(c.tp.traceId));
-    const processOf = (spans: tracing.ReadableSpan[]) => spans.find((s) => s.name.endsWith(' process'))!;
+    const processOf = (spans: tracing.ReadableSpan[]) => spans.find((s) => s.name.startsWith('process '))!;
     expect(processOf(valid!).attributes['efv.verdict']).toBe('deliverable');
     expect(processOf(invalid!).attributes['efv.verdict']).toBe('undeliverable');
     expect(processOf(invalid!).attributes['efv.reason']).toBe('invalid_domain');

@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { getDomain, parse as parseDomain } from 'tldts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { INSTITUTION_DOMAINS, RELAY_DOMAINS } from '../../src/validation/known-domains.js';
 import { loadEmailLists } from '../../src/validation/lists.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { parseAddress } from '../../src/validation/syntax.js';
 import { createValidator } from '../../src/validation/validator.js';
 

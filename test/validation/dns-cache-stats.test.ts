@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
 
 let dns: LocalDnsServer;

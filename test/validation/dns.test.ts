@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { MxResolver, type MxResolverOptions } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
 
 let server: LocalDnsServer;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { isProbeableHost, isPublicAddress } from '../../src/validation/probe/address.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { type Counted, rcptError, startSmtp } from './smtp-servers.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { ProcessorMetrics } from '../../src/telemetry/metrics.js';
 import { MxResolver } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
-import { type LocalDnsServer, type LocalZone, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { providerOf } from '../../src/validation/probe/manners.js';
 import { SmtpProber } from '../../src/validation/smtp.js';
 import { type Counted, type Group, rcptError, startSmtp } from './smtp-servers.js';

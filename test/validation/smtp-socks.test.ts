@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { parseSmtpProxy } from '../../src/validation/smtp.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { type Counted, rcptError, startSmtp } from './smtp-servers.js';

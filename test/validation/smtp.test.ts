@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { MxResolver } from '../../src/validation/dns.js';
 import { parseDnsServer } from '../../src/validation/dns-transport.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
 import { classifyRcpt, SmtpProber } from '../../src/validation/smtp.js';
 import { createValidator } from '../../src/validation/validator.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
 
 const signal = new AbortController().signal;

@@ -10,8 +10,8 @@ import avro from 'avsc';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { loadSchema, validationResultType } from '../../src/schemas.js';
-import { type LocalDnsServer, startLocalDnsServer } from '../../src/validation/local-dns-server.js';
+import { loadSchema, validationResultType } from '../../src/contract/schemas.js';
+import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
 import { createValidator } from '../../src/validation/validator.js';
 
 const signal = new AbortController().signal;

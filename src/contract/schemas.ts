@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 
-/** schemas/ sits beside src/ and dist/, so one relative path serves both. */
-const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas');
+/** schemas/ sits beside src/ and dist/ (this file is in their contract/), so one relative path serves both. */
+const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
 
 export function loadSchema(name: string): avro.Schema {
   return JSON.parse(readFileSync(join(schemaDir, `${name}.avsc`), 'utf8')) as avro.Schema;
@@ -54,7 +54,14 @@ export interface ValidationResult {
 export const signupEventType = avro.Type.forSchema(loadSchema('SignupEvent'));
 export const validationResultType = avro.Type.forSchema(loadSchema('ValidationResult'));
 
+/**
+ * Avro binary of a SignupEvent, checked first: a wrong field throws a TypeError naming it
+ * (avsc's own message would only say the whole value is invalid).
+ */
 export function encodeSignupEvent(event: SignupEvent): Buffer {
+  const bad: string[] = [];
+  signupEventType.isValid(event, { errorHook: (path) => bad.push(path.join('.') || '(event)') });
+  if (bad.length > 0) throw new TypeError(`not a valid SignupEvent: bad field(s) ${bad.join(', ')}`);
   return signupEventType.toBuffer(event);
 }
 
@@ -65,6 +72,3 @@ export function decodeValidationResult(value: Buffer): ValidationResult {
 export function encodeValidationResult(result: ValidationResult): Buffer {
   return validationResultType.toBuffer(result);
 }
-
-export const SIGNUP_CONTENT_TYPE = 'application/vnd.emailflowvalidator.signup+avro';
-export const RESULT_CONTENT_TYPE = 'application/vnd.emailflowvalidator.result+avro';

@@ -6,8 +6,8 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config.js';
+import { createValidator } from '../validation/validator.js';
 import { type LocalZone, startLocalDnsServer } from './local-dns-server.js';
-import { createValidator } from './validator.js';
 
 export interface ThroughputResult {
   /** Addresses per second. */

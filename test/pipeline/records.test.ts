@@ -1,8 +1,9 @@
 import type { IHeaders, KafkaMessage, RecordBatchEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES } from '../../src/contract/headers.js';
 import { ProcessorError } from '../../src/errors.js';
 import { MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/batcher.js';
-import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES, deadLetterRecord, retryStateOf } from '../../src/pipeline/route.js';
+import { deadLetterRecord, retryStateOf } from '../../src/pipeline/records.js';
 
 const src = { topic: 'signups', partition: 2, offset: '17' };
 

@@ -1,4 +1,4 @@
-import type { LocalZone } from '../validation/local-dns-server.js';
+import type { LocalZone } from './local-dns-server.js';
 import { SAMPLE_DOMAINS } from './synthetic.js';
 
 /**

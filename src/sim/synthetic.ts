@@ -1,4 +1,4 @@
-import type { SignupEvent } from '../schemas.js';
+import type { SignupEvent } from '../contract/schemas.js';
 
 /**
  * Deterministic synthetic sign-ups with a realistic mix: mostly good addresses at free

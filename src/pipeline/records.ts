@@ -1,31 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { TopicOptions } from '../config.js';
+import { RESULT_CONTENT_TYPE } from '../contract/content-types.js';
+import {
+  DLQ_HEADERS,
+  DLQ_MAX_VALUE_BYTES,
+  PROCESSOR_HEADER_PREFIX,
+  REPLAY_HEADER_PREFIX,
+  RESULT_HEADERS,
+  TRACE_HEADERS,
+} from '../contract/headers.js';
+import { headerText } from '../contract/read-header.js';
+import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../contract/schemas.js';
 import type { ProcessorError } from '../errors.js';
-import { encodeValidationResult, RESULT_CONTENT_TYPE, type SignupEvent, type ValidationResult } from '../schemas.js';
 import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
-import type { OutgoingRecord } from './publish.js';
 
-export type Destination = 'valid' | 'invalid' | 'deadLetter' | 'retry';
-
-export interface RouteOptions {
-  topics: TopicOptions;
-  riskyRoute: 'valid' | 'invalid';
-}
-
-/** Where a verdict goes (ARCHITECTURE.md, "Verdicts"): unknown is never judged valid or invalid. */
-export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Exclude<Destination, 'retry'> {
-  switch (verdict.verdict) {
-    case 'deliverable':
-      return 'valid';
-    case 'risky':
-      return riskyRoute;
-    case 'undeliverable':
-      return 'invalid';
-    default:
-      return 'deadLetter';
-  }
+/** A record the processor writes: a result, a retry or a dead letter, before it is batched. */
+export interface OutgoingRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | null;
+  headers: Record<string, string | Buffer>;
 }
 
 export interface SourceCoordinates {
@@ -72,43 +67,12 @@ export function resultRecord(
     key,
     value: encode(topic, result),
     headers: {
-      'content-type': RESULT_CONTENT_TYPE,
-      'efv-verdict': verdict.verdict,
-      'efv-reason': verdict.reason ?? '',
+      [RESULT_HEADERS.contentType]: RESULT_CONTENT_TYPE,
+      [RESULT_HEADERS.verdict]: verdict.verdict,
+      [RESULT_HEADERS.reason]: verdict.reason ?? '',
     },
   };
 }
-
-/** Dead-letter header names: the contract with whoever replays or inspects the DLQ. */
-export const DLQ_HEADERS = {
-  code: 'efv-error-code',
-  message: 'efv-error-message',
-  retriable: 'efv-error-retriable',
-  topic: 'efv-source-topic',
-  partition: 'efv-source-partition',
-  offset: 'efv-source-offset',
-  timestamp: 'efv-source-timestamp',
-  attempts: 'efv-attempts',
-  firstFailureAt: 'efv-first-failure-at',
-  lastFailureAt: 'efv-last-failure-at',
-  version: 'efv-processor-version',
-  verdictReason: 'efv-verdict-reason',
-  /** Retry records only: when the record may be validated again (epoch milliseconds). */
-  retryDueAt: 'efv-retry-due-at',
-  /** Each failed attempt as `reason@ISO time`, separated by `;`. */
-  retryHistory: 'efv-retry-history',
-  /** Set when the original value was too large to dead-letter; it stays in the source topic. */
-  valueDropped: 'efv-value-dropped',
-  valueBytes: 'efv-value-bytes',
-  valueSha256: 'efv-value-sha256',
-} as const;
-
-/**
- * A dead letter must fit a produce request. A larger original value is left out (the
- * record keeps its key, headers and source coordinates, plus the value's size and hash), so
- * the dead letter is still written instead of blocking the partition.
- */
-export const DLQ_MAX_VALUE_BYTES = 512 * 1024;
 
 /**
  * Where an event stands in its retries. Read from a retry record's headers; the input topic's
@@ -123,22 +87,16 @@ export interface RetryState {
   origin: SourceCoordinates;
 }
 
-function header(headers: IHeaders | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v[0] : v)?.toString();
-}
-
 export function retryStateOf(headers: IHeaders | undefined, src: SourceCoordinates): RetryState {
-  const attempts = Number(header(headers, DLQ_HEADERS.attempts) ?? '0');
-  const first = Date.parse(header(headers, DLQ_HEADERS.firstFailureAt) ?? '');
-  const partition = Number(header(headers, DLQ_HEADERS.partition));
-  const topic = header(headers, DLQ_HEADERS.topic);
-  const offset = header(headers, DLQ_HEADERS.offset);
+  const attempts = Number(headerText(headers, DLQ_HEADERS.attempts) ?? '0');
+  const first = Date.parse(headerText(headers, DLQ_HEADERS.firstFailureAt) ?? '');
+  const partition = Number(headerText(headers, DLQ_HEADERS.partition));
+  const topic = headerText(headers, DLQ_HEADERS.topic);
+  const offset = headerText(headers, DLQ_HEADERS.offset);
   return {
     attempts: Number.isInteger(attempts) && attempts >= 0 ? attempts : 0,
     firstFailureAt: Number.isFinite(first) ? first : null,
-    history: header(headers, DLQ_HEADERS.retryHistory) ?? '',
+    history: headerText(headers, DLQ_HEADERS.retryHistory) ?? '',
     // A retry record without its origin (hand-made, corrupted) is reported as itself.
     origin: topic && offset && /^\d+$/.test(offset) && Number.isInteger(partition) ? { topic, partition, offset } : src,
   };
@@ -146,7 +104,7 @@ export function retryStateOf(headers: IHeaders | undefined, src: SourceCoordinat
 
 /** When a retry record becomes due; a record without the header is due at once. */
 export function retryDueAt(headers: IHeaders | undefined): number {
-  const due = Number(header(headers, DLQ_HEADERS.retryDueAt));
+  const due = Number(headerText(headers, DLQ_HEADERS.retryDueAt));
   return Number.isFinite(due) ? due : 0;
 }
 
@@ -179,7 +137,7 @@ function appendHistory(history: string, reason: string, at: number): string {
   return history ? `${history};${entry}` : entry;
 }
 
-const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+const NOT_COPIED = new Set<string>(TRACE_HEADERS);
 
 /**
  * The original key and value bytes unchanged, so the record can be replayed; the original
@@ -230,7 +188,12 @@ function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buf
   if (!from) return;
   for (const [k, v] of Object.entries(from)) {
     // Our processing headers are set afresh; a replay's provenance is kept.
-    if (v === undefined || TRACE_HEADERS.has(k) || (k.startsWith('efv-') && !k.startsWith('efv-replay'))) continue;
+    if (
+      v === undefined ||
+      NOT_COPIED.has(k) ||
+      (k.startsWith(PROCESSOR_HEADER_PREFIX) && !k.startsWith(REPLAY_HEADER_PREFIX))
+    )
+      continue;
     // KafkaJS hands repeated headers as an array; keep the first, as most clients read it.
     const first = Array.isArray(v) ? v[0] : v;
     if (first !== undefined) to[k] = first;

@@ -1,0 +1,176 @@
+/**
+ * One consumed record's journey, as one object: decode → schedule (key order, semaphores) →
+ * validate under its deadline → route → publish → done. The task carries everything the
+ * stages need (partition state, coordinates, retry state, start time, span), so no stage
+ * takes a list of positional values.
+ */
+import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
+import type { KafkaMessage } from 'kafkajs';
+import type { SignupEvent } from '../contract/schemas.js';
+import { ProcessorError } from '../errors.js';
+import { NO_SPAN, type RecordSpans, type TracedRecord } from '../telemetry/record-spans.js';
+import type { Validator, Verdict } from '../validation/types.js';
+import type { Deadlines } from './deadlines.js';
+import { type DecodeOptions, decodeSignup } from './decode.js';
+import type { ProcessorObserver } from './observer.js';
+import type { PartitionState } from './partition-table.js';
+import { type OutgoingRecord, type RetryState, retryStateOf, type SourceCoordinates } from './records.js';
+import { type Outcome, type RoutedInput, type RoutingPolicy, route } from './routing.js';
+
+export class RecordTask implements RoutedInput, TracedRecord {
+  /** The original input record: itself, or the origin a retry record names. */
+  readonly origin: SourceCoordinates;
+  readonly started = performance.now();
+  event: SignupEvent | null = null;
+  span: Span = NO_SPAN;
+  ctx: Context = ROOT_CONTEXT;
+
+  constructor(
+    readonly st: PartitionState,
+    readonly source: SourceCoordinates,
+    readonly message: KafkaMessage,
+    /** Null for an input record; read from the headers of a retry record. */
+    readonly retry: RetryState | null,
+  ) {
+    this.origin = retry ? retry.origin : source;
+  }
+
+  get offset(): number {
+    return Number(this.source.offset);
+  }
+}
+
+/** Hands a routed record to Kafka; the promise settles with the broker's acknowledgement. */
+export interface RecordPublisher {
+  publish(record: OutgoingRecord, task: RecordTask): Promise<void>;
+}
+
+export interface TaskRunnerDeps {
+  validator: Validator;
+  decodeOptions: DecodeOptions;
+  policy: RoutingPolicy;
+  deadlines: Deadlines;
+  publisher: RecordPublisher;
+  spans: RecordSpans;
+  observer: ProcessorObserver;
+  /** The record's output is acknowledged. */
+  done(task: RecordTask): void;
+  /** The partition was revoked while the record was in flight: its new owner reads it again. */
+  abandoned(task: RecordTask): void;
+  /** A failure the processor cannot route past (an output that could not be published). */
+  failed(err: Error): void;
+}
+
+export class TaskRunner {
+  constructor(private readonly deps: TaskRunnerDeps) {}
+
+  /** Starts a consumed record on its way; it counts in `st.tasks` until done or abandoned. */
+  start(st: PartitionState, source: SourceCoordinates, message: KafkaMessage, fromRetry: boolean): void {
+    st.tasks++;
+    // Results and dead letters name the original input record, also after retries.
+    const task = new RecordTask(st, source, message, fromRetry ? retryStateOf(message.headers, source) : null);
+    const { deps } = this;
+    deps.spans.process(task, source.topic, source.partition, task.offset, message);
+    const decoded = decodeSignup(
+      message.value,
+      message.headers,
+      { ...source, key: message.key, timestamp: message.timestamp },
+      deps.decodeOptions,
+    );
+    if (!decoded.ok) {
+      this.finish(task, { error: decoded.error });
+      return;
+    }
+    task.event = decoded.value;
+    // Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity.
+    const key = message.key ? message.key.toString('latin1') : null;
+    // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
+    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows.
+    if (deps.validator.validateNow && st.scheduler.canRunNow(key)) {
+      const now = this.validateNow(task);
+      if (now !== undefined) {
+        this.finish(task, this.judged(task, now));
+        return;
+      }
+    }
+    st.scheduler.schedule(key, () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
+  }
+
+  private async run(task: RecordTask): Promise<void> {
+    if (task.st.revoked) return this.abandon(task);
+    const outcome = await this.validate(task);
+    if (task.st.revoked) return this.abandon(task);
+    this.finish(task, outcome);
+  }
+
+  /** The verdict without I/O, or undefined when it needs I/O (or the validator failed: then it runs scheduled). */
+  private validateNow(task: RecordTask): Verdict | undefined {
+    const validator = this.deps.validator;
+    const email = task.event!.email;
+    try {
+      return this.deps.spans.enabled
+        ? context.with(task.ctx, () => validator.validateNow?.(email))
+        : validator.validateNow?.(email);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs the validator under the deadline; a throw becomes a VALIDATION_ERROR, never a crash. */
+  private async validate(task: RecordTask): Promise<Outcome> {
+    const email = task.event!.email;
+    try {
+      // Check spans (dns, provider, smtp) become children of this record's process span.
+      const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal: task.st.abort.signal }));
+      return this.judged(task, (await this.deps.deadlines.race(run)) ?? timeoutVerdict(email));
+    } catch (err) {
+      if (task.st.revoked) return this.judged(task, timeoutVerdict(email));
+      return {
+        error: new ProcessorError('VALIDATION_ERROR', `validator failed: ${(err as Error).message}`, { cause: err }),
+      };
+    }
+  }
+
+  private judged(task: RecordTask, verdict: Verdict): Outcome {
+    return { verdict, durationMicros: Math.round((performance.now() - task.started) * 1000) };
+  }
+
+  /** Routes the outcome and publishes the record it became. */
+  private finish(task: RecordTask, outcome: Outcome): void {
+    const { deps } = this;
+    const verdict = 'verdict' in outcome ? outcome.verdict : null;
+    if (verdict) deps.spans.verdict(task, verdict.verdict, verdict.reason);
+    const { destination, record, code } = route(deps.policy, task, outcome);
+    const send = deps.spans.send(task, record, destination, code);
+    deps.publisher.publish(record, task).then(
+      () => {
+        deps.spans.sent(task, send);
+        deps.observer.routed?.(destination, verdict, code, performance.now() - task.started);
+        deps.done(task);
+      },
+      (err: Error) => {
+        deps.spans.sendFailed(task, send, err);
+        // The offset stays uncommitted: after the restart this record is read again.
+        deps.failed(
+          new ProcessorError('PUBLISH_FAILED', `result could not be published: ${err.message}`, { cause: err }),
+        );
+      },
+    );
+  }
+
+  private abandon(task: RecordTask): void {
+    this.deps.spans.abandoned(task);
+    this.deps.abandoned(task);
+  }
+}
+
+function timeoutVerdict(email: string): Verdict {
+  return {
+    verdict: 'unknown',
+    reason: 'timeout',
+    flags: [],
+    normalized: email.trim(),
+    suggestion: null,
+    checks: [],
+  };
+}

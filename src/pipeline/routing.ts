@@ -1,0 +1,124 @@
+/**
+ * The routing policy as one pure function: what a record's outcome becomes, and where it
+ * goes. The caller publishes the record; the benchmark's hand-written consumer reuses this
+ * instead of copying the policy.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { SignupEvent, ValidationResult } from '../contract/schemas.js';
+import { type ErrorCode, ProcessorError } from '../errors.js';
+import type { TopicOptions } from '../kafka/options.js';
+import type { Verdict } from '../validation/types.js';
+import {
+  deadLetterRecord,
+  type OutgoingRecord,
+  type RetryState,
+  resultRecord,
+  retryRecord,
+  type SourceCoordinates,
+} from './records.js';
+
+export type Destination = 'valid' | 'invalid' | 'deadLetter' | 'retry';
+
+/** Where a verdict goes (ARCHITECTURE.md, "Verdicts"): unknown is never judged valid or invalid. */
+export function destinationOf(verdict: Verdict, riskyRoute: 'valid' | 'invalid'): Exclude<Destination, 'retry'> {
+  switch (verdict.verdict) {
+    case 'deliverable':
+      return 'valid';
+    case 'risky':
+      return riskyRoute;
+    case 'undeliverable':
+      return 'invalid';
+    default:
+      return 'deadLetter';
+  }
+}
+
+export interface RoutingPolicy {
+  topics: TopicOptions;
+  riskyRoute: 'valid' | 'invalid';
+  /** Retry topic of each delay tier, in order; empty when retries are off. */
+  retryTopics: readonly string[];
+  retryDelaysMs: readonly number[];
+  /** Raw Avro by default; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
+  encodeResult?: ((topic: string, result: ValidationResult) => Buffer) | undefined;
+}
+
+/** The record being routed: what it was, where it came from, how often it was tried. */
+export interface RoutedInput {
+  readonly message: KafkaMessage;
+  /** The original input record, reported in results and dead letters (also after retries). */
+  readonly origin: SourceCoordinates;
+  readonly retry: RetryState | null;
+  /** The decoded event; null when the record did not decode. */
+  readonly event: SignupEvent | null;
+}
+
+/**
+ * What became of a record: a verdict (with the time it took), or a failure (it did not
+ * decode, the validator threw).
+ */
+export type Outcome = { verdict: Verdict; durationMicros: number } | { error: ProcessorError };
+
+export interface Routed {
+  destination: Destination;
+  record: OutgoingRecord;
+  /** The dead-letter code; null for results and retries. */
+  code: ErrorCode | null;
+}
+
+export function route(policy: RoutingPolicy, input: RoutedInput, outcome: Outcome): Routed {
+  const { message, origin, retry } = input;
+  if ('error' in outcome || input.event === null) {
+    const error =
+      'error' in outcome ? outcome.error : new ProcessorError('VALIDATION_ERROR', 'a verdict without its event');
+    return {
+      destination: 'deadLetter',
+      record: deadLetterRecord(message, origin, error, policy.topics.deadLetter, { retry }),
+      code: error.code,
+    };
+  }
+  const { verdict } = outcome;
+  const judged = destinationOf(verdict, policy.riskyRoute);
+  if (judged !== 'deadLetter') {
+    const topic = policy.topics[judged];
+    return {
+      destination: judged,
+      record: resultRecord(
+        input.event,
+        verdict,
+        origin,
+        message.key,
+        outcome.durationMicros,
+        topic,
+        policy.encodeResult,
+      ),
+      code: null,
+    };
+  }
+  // Every unknown reason is transient (timeouts, unavailable dependencies): try again later
+  // from a retry topic, so the input partition never waits for a dependency.
+  const attempt = (retry?.attempts ?? 0) + 1;
+  const reason = verdict.reason ?? 'unknown';
+  if (attempt <= policy.retryTopics.length) {
+    return {
+      destination: 'retry',
+      record: retryRecord(
+        message,
+        retry ?? { attempts: 0, firstFailureAt: null, history: '', origin },
+        reason,
+        policy.retryTopics[attempt - 1]!,
+        policy.retryDelaysMs[attempt - 1]!,
+      ),
+      code: null,
+    };
+  }
+  const why = attempt > 1 ? `no verdict after ${attempt} attempts: ${reason}` : `no verdict: ${reason}`;
+  return {
+    destination: 'deadLetter',
+    record: deadLetterRecord(message, origin, new ProcessorError('VALIDATION_UNKNOWN', why), policy.topics.deadLetter, {
+      retry,
+      verdictReason: reason,
+    }),
+    code: 'VALIDATION_UNKNOWN',
+  };
+}

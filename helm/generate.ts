@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, type Pair, parseDocument, type YAMLMap } from 'yaml';
 import { configSchema } from '../src/config.js';
 import type { Field } from '../src/config-fields.js';
+import { PROVIDER_LIMIT } from '../src/validation/probe/manners.js';
 
 const chartDir = join(dirname(fileURLToPath(import.meta.url)), 'email-flow-validator');
 export const fieldsTemplatePath = join(chartDir, 'templates', '_config-fields.tpl');
@@ -25,7 +26,7 @@ export const readmePath = join(chartDir, 'README.md');
 /** One setting as _validate.tpl reads it. Kinds mirror the constructors in config-fields.ts. */
 export interface FieldRule {
   env: string;
-  kind: 'str' | 'optionalStr' | 'int' | 'bool' | 'oneOf' | 'list' | 'durations' | 'unchecked';
+  kind: 'str' | 'optionalStr' | 'int' | 'bool' | 'oneOf' | 'list' | 'durations' | 'providerLimits' | 'unchecked';
   default: string;
   min?: number;
   max?: number;
@@ -34,7 +35,23 @@ export interface FieldRule {
   /** RE2 source for Go's regexp, and the JavaScript form the processor prints. */
   re?: string;
   reShown?: string;
+  /** The processor's message when `re` does not match, instead of "must match <re>". */
+  message?: string;
 }
+
+/**
+ * Settings whose parse is written by hand, so their kind cannot be read off the field; each
+ * is stated here with the processor's message. A setting missing here is caught by
+ * test/deploy/helm-chart.test.ts, which compares the chart's messages with the processor's.
+ */
+const handParsed: Record<string, Omit<FieldRule, 'env' | 'default'>> = {
+  // Empty (the null reverse-path) or an address. The pod checks the address with the
+  // processor's own parser; the chart refuses only what no parse accepts: no "@", nothing
+  // before it, an empty, spaced or address-literal domain.
+  SMTP_FROM: { kind: 'str', allowEmpty: true, re: '^$|^[^@].*@[^@\\[\\s]+$', message: 'must be an email address' },
+  // Items as parseProviderLimits reads them, limits at least 1 (_validate.tpl).
+  SMTP_PROVIDER_LIMITS: { kind: 'providerLimits', re: re2(PROVIDER_LIMIT) },
+};
 
 /** A JavaScript RegExp as Go's RE2 reads it; refuses flags and syntax that differ. */
 function re2(re: RegExp): string {
@@ -70,6 +87,11 @@ export function fieldRules(): FieldRule[] {
   for (const slice of Object.values(configSchema)) {
     for (const field of Object.values(slice) as (Field<unknown> & Record<string, unknown>)[]) {
       if (field.secret) continue; // comes from the Secret, never echoed
+      const special = handParsed[field.env];
+      if (special) {
+        out.push({ env: field.env, ...special, default: field.show(field.default) });
+        continue;
+      }
       const kind = kindOf(field);
       const rule: FieldRule = {
         env: field.env,
@@ -181,11 +203,15 @@ export function readme(): string {
     'Every setting the chart hands the processor (its values and `extraEnv`) is checked at',
     "render time as the processor checks it at start, with the processor's own message.",
     'Variables from `extraEnvVars`, `extraEnvVarsCM` and `extraEnvVarsSecret` exist only in',
-    'the pod: the processor checks them when it starts.',
+    'the pod: the processor checks them when it starts. One exception to the same checks:',
+    '`SMTP_FROM` is checked at render only for the shape of an address (something, "@", a',
+    'domain that is no address literal); the pod parses the address itself.',
     '',
     'With `CHECK_SMTP=true` (in `extraEnv`), enable `networkPolicy.enabled`: it allows port 25',
     'only to public addresses, so a crafted MX record cannot make the processor probe',
-    'private (RFC 1918, link-local, unique-local) hosts inside the cluster network.',
+    'private (RFC 1918, link-local, unique-local) hosts inside the cluster network. A SOCKS5',
+    'proxy URL (`SMTP_PROXY`) may carry its password: set it in `secrets.smtpProxy` (or the',
+    '`SMTP_PROXY` key of `existingSecret`), never in `extraEnv`.',
     '',
     '## Values',
     '',

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { fieldsTemplate, fieldsTemplatePath, readme, readmePath } from '../../helm/generate.js';
+import { fieldRules, fieldsTemplate, fieldsTemplatePath, readme, readmePath } from '../../helm/generate.js';
 import { configSchema, type Env, loadConfig } from '../../src/config.js';
 import type { Field } from '../../src/config-fields.js';
 import { pipelineFields } from '../../src/pipeline/options.js';
@@ -211,6 +212,7 @@ describe('helm chart', () => {
         'SCHEMA_REGISTRY_USERNAME',
         'SCHEMA_REGISTRY_PASSWORD',
         'OTEL_EXPORTER_OTLP_HEADERS',
+        'SMTP_PROXY',
       ]) {
         expect(envOf(c, name)?.valueFrom.secretKeyRef).toEqual({
           name: secret.metadata.name,
@@ -318,6 +320,7 @@ describe('helm chart', () => {
         SCHEMA_REGISTRY_USERNAME: 'efv-registry',
         SCHEMA_REGISTRY_PASSWORD: 'registry-pass-456',
         OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-token-789',
+        SMTP_PROXY: 'socks5://probe:proxy-pass-321@10.0.0.5:1080',
       });
       const cm = JSON.stringify(settings(manifests));
       for (const secret of Object.values(decoded).filter((v) => v !== 'efv')) expect(cm).not.toContain(secret);
@@ -670,6 +673,30 @@ describe('helm chart', () => {
       for (const f of fields.filter((f) => !f.secret)) expect(data, f.env).toContain(`"env":"${f.env}"`);
     });
 
+    it("refuses at render only SMTP_FROM values the processor's address parser refuses too", () => {
+      // The chart's check is a coarse one (the pod parses the address): it must never refuse
+      // an address the processor takes, quoted local parts and Unicode included.
+      const rule = fieldRules().find((r) => r.env === 'SMTP_FROM')!;
+      const re = new RegExp(rule.re!);
+      const field = fields.find((f) => f.env === 'SMTP_FROM')!;
+      const accepted = (v: string) => {
+        try {
+          field.parse(v);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (const v of ['', 'verify@example.com', '"a b"@example.com', '"@"@example.com', 'jösé@bücher.de'])
+        expect([v, accepted(v), re.test(v)]).toEqual([v, true, true]);
+      fc.assert(
+        fc.property(fc.emailAddress(), (v) => !accepted(v) || re.test(v)),
+        { numRuns: 2000 },
+      );
+      for (const v of ['plain', '@example.com', 'a@', 'a@[127.0.0.1]'])
+        expect([v, accepted(v), re.test(v)]).toEqual([v, false, false]);
+    });
+
     it('accepts every setting at a value the processor accepts (every pattern compiles in Go)', () => {
       const good: Record<string, string> = {};
       for (const f of free) {
@@ -931,6 +958,11 @@ describe('helm chart', () => {
         /extraEnv\.SCHEMA_REGISTRY_PASSWORD is a secret: set secrets\.schemaRegistryPassword/,
       ],
       [
+        'the SMTP proxy URL (and its password) in the ConfigMap',
+        ['--set', 'extraEnv.SMTP_PROXY=socks5://probe:x@10.0.0.5:1080'],
+        /extraEnv\.SMTP_PROXY is a secret: set secrets\.smtpProxy/,
+      ],
+      [
         'an extraEnv key the chart sets',
         ['--set', 'extraEnv.PARTITION_WINDOW=5'],
         /extraEnv\.PARTITION_WINDOW: the chart sets PARTITION_WINDOW from processing\.partitionWindow/,
@@ -941,6 +973,11 @@ describe('helm chart', () => {
         /extraEnvVars: KAFKA_SASL_PASSWORD is set by the chart from secrets\.kafkaSaslPassword/,
       ],
       ['tracing without an endpoint', ['--set', 'tracing.enabled=true'], /tracing\.endpoint/],
+      [
+        'a zero SMTP provider limit',
+        ['--set-string', 'extraEnv.SMTP_PROVIDER_LIMITS=google.com=3:0'],
+        /SMTP_PROVIDER_LIMITS="google\.com=3:0": "google\.com=3:0": limits must be at least 1/,
+      ],
     ])('template: %s', (_what, args, message) => {
       expect(renderFails(args)).toMatch(message);
     });

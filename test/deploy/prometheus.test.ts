@@ -2,7 +2,8 @@
  * The dashboard against a real scrape: a real Prometheus (Debian's package, installed by
  * scripts/install-prometheus.sh) scrapes a real processor while it validates sign-ups from
  * the real broker -- DNS through a loopback DNS server, a loopback HTTP provider that fails
- * for some addresses (retries, breaker), undecodable records (dead letters), a small window
+ * for some addresses (retries, breaker), SMTP probes to a loopback mail server (smtp-server)
+ * that defers some (provider backoff), undecodable records (dead letters), a small window
  * (pauses) -- and every query of every panel is evaluated through Prometheus's HTTP API.
  * Each must return data: a panel that stays empty on a live processor is a broken panel.
  *
@@ -26,6 +27,7 @@ import { sampleDnsZones } from '../../src/sim/sample-zones.js';
 import { SAMPLE_DOMAINS, syntheticSignups } from '../../src/sim/synthetic.js';
 import { PROCESSOR_VERSION } from '../../src/version.js';
 import { createTopics, deleteTopics, testBrokers, testKafka, uniqueName } from '../helpers/kafka.js';
+import { type Counted, rcptError, startSmtp } from '../validation/smtp-servers.js';
 import { repoRoot } from './tools.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Grafana dashboards and Prometheus answers are untyped JSON.
@@ -43,6 +45,8 @@ const INPUTS_PER_WAVE = 150;
 const WAVES = 3;
 const GARBAGE_PER_WAVE = 5;
 const FLAKY_PER_WAVE = 10;
+// Every MX host of the sample domains resolves to this loopback address, where the mail server listens.
+const SMTP_HOST = '127.0.0.7';
 
 /** A panel's PromQL as Grafana sends it with "All" jobs selected. */
 function concrete(expr: string): string {
@@ -82,6 +86,7 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
   };
   let dns: LocalDnsServer | undefined;
   let provider: Server | undefined;
+  let smtp: Counted | undefined;
   let service: RunningService | undefined;
   let prometheus: ChildProcess | undefined;
   let prometheusLog = '';
@@ -108,7 +113,16 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
 
   beforeAll(async () => {
     const bin = prometheusBinary();
-    dns = await startLocalDnsServer(sampleDnsZones());
+    // The mail server takes every recipient but the "flaky" ones, which it defers (421):
+    // their provider backs off for a while and its probes are answered at once meanwhile.
+    smtp = await startSmtp(SMTP_HOST, 0, (address) =>
+      address.startsWith('flaky') ? rcptError(421, 'Try again later') : undefined,
+    );
+    const zones = sampleDnsZones();
+    for (const zone of Object.values(sampleDnsZones())) {
+      for (const mx of zone.mx ?? []) if (mx.exchange !== '.') zones[mx.exchange] = { a: [SMTP_HOST], ttl: 3600 };
+    }
+    dns = await startLocalDnsServer(zones);
     // The provider answers deliverable after a little work, and 503 for "flaky" addresses:
     // those come back unknown, go through the retry topic, and trip the breaker.
     provider = createHttpServer((req, res) => {
@@ -149,6 +163,14 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
       PROVIDER_BREAKER_THRESHOLD: '3',
       // Open for longer than a scrape interval, so the scrape sees it open.
       PROVIDER_BREAKER_COOLDOWN_MS: '2500',
+      CHECK_SMTP: 'true',
+      SMTP_PORT: String(smtp.port),
+      SMTP_ALLOW_PRIVATE_NETWORKS: 'true',
+      SMTP_CATCH_ALL_CHECK: 'false',
+      // Limits that do not slow the run down; a backoff longer than a scrape interval.
+      SMTP_PROVIDER_CONCURRENCY: '4',
+      SMTP_PROVIDER_RATE_PER_MINUTE: '100000',
+      SMTP_BACKOFF_MS: '3000',
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
     });
@@ -246,6 +268,7 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
     }
     await service?.close();
     await new Promise<void>((r) => (provider ? provider.close(() => r()) : r()));
+    await smtp?.close();
     await dns?.close();
     await deleteTopics(Object.values(topics));
     rmSync(dir, { recursive: true, force: true });
@@ -275,7 +298,7 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
     ).toEqual([]);
   });
 
-  it('shows what the run did: dead letters, retries, an open breaker, pauses', async () => {
+  it('shows what the run did: dead letters, retries, an open breaker, pauses, SMTP probes and a backoff', async () => {
     const peak = async (expr: string) =>
       Math.max(
         0,
@@ -286,6 +309,10 @@ describe('dashboard queries on a real Prometheus scraping a real processor', () 
     expect(await peak('sum(efv_provider_breaker_transitions_total{job="efv", state="open"})')).toBeGreaterThan(0);
     expect(await peak('max(efv_provider_breaker_state{job="efv"})')).toBe(2);
     expect(await peak('sum(efv_partition_pauses_total{job="efv"})')).toBeGreaterThan(0);
+    expect(await peak('sum(efv_smtp_probes_total{job="efv", outcome="pass"})')).toBeGreaterThan(0);
+    expect(await peak('sum(efv_smtp_connections{job="efv", state="open"})')).toBeGreaterThan(0);
+    expect(await peak('max(efv_smtp_provider_backoff{job="efv"})')).toBe(1);
+    expect(smtp!.rcpts.length).toBeGreaterThan(0);
   });
 
   it('exports efv_build_info with the version, the Node.js major and the delivery mode', async () => {

@@ -63,11 +63,12 @@ ConfigMap with a key twice is refused by the API server; a second env entry sile
   "PROVIDER_API_KEY" "secrets.providerApiKey" "KAFKA_SASL_USERNAME" "secrets.kafkaSaslUsername"
   "KAFKA_SASL_PASSWORD" "secrets.kafkaSaslPassword" "SCHEMA_REGISTRY_USERNAME" "secrets.schemaRegistryUsername"
   "SCHEMA_REGISTRY_PASSWORD" "secrets.schemaRegistryPassword" "OTEL_EXPORTER_OTLP_HEADERS" "secrets.otlpHeaders"
+  "SMTP_PROXY" "secrets.smtpProxy"
   | toJson }}
 {{- end }}
 
 {{- define "efv.secretEnv" -}}
-{{- list "PROVIDER_API_KEY" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "SCHEMA_REGISTRY_USERNAME" "SCHEMA_REGISTRY_PASSWORD" "OTEL_EXPORTER_OTLP_HEADERS" | toJson }}
+{{- list "PROVIDER_API_KEY" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "SCHEMA_REGISTRY_USERNAME" "SCHEMA_REGISTRY_PASSWORD" "OTEL_EXPORTER_OTLP_HEADERS" "SMTP_PROXY" | toJson }}
 {{- end }}
 
 {{/*
@@ -105,7 +106,7 @@ generated from it into _config-fields.tpl), with the same messages, all reported
 {{- $err := "" }}
 {{- if eq $f.kind "str" }}
 {{- if and (not $f.allowEmpty) (eq $v "") }}{{ $err = "must not be empty" }}
-{{- else if and $f.re (not (regexMatch $f.re $v)) }}{{ $err = printf "must match %s" $f.reShown }}{{ end }}
+{{- else if and $f.re (not (regexMatch $f.re $v)) }}{{ $err = $f.message | default (printf "must match %s" $f.reShown) }}{{ end }}
 {{- else if eq $f.kind "optionalStr" }}
 {{- if and $f.re (ne $v "") (not (regexMatch $f.re $v)) }}{{ $err = printf "must match %s" $f.reShown }}{{ end }}
 {{- else if eq $f.kind "int" }}
@@ -124,6 +125,18 @@ generated from it into _config-fields.tpl), with the same messages, all reported
 {{- range $item := splitList "," $raw }}
 {{- $item = trim $item }}
 {{- if and (not $err) $item $f.re (not (regexMatch $f.re $item)) }}{{ $err = printf "item \"%s\" must match %s" $item $f.reShown }}{{ end }}
+{{- end }}
+{{- else if eq $f.kind "providerLimits" }}
+{{- range $item := splitList "," $raw }}
+{{- $item = trim $item }}
+{{- if and (not $err) $item }}
+{{- if not (regexMatch $f.re $item) }}{{ $err = printf "\"%s\" is not provider=concurrency[:per-minute]" $item }}
+{{- else }}
+{{- $c := atoi (regexReplaceAll $f.re $item "${2}") }}
+{{- $r := regexReplaceAll $f.re $item "${3}" }}
+{{- if or (lt $c 1) (and (ne $r "") (lt (atoi $r) 1)) }}{{ $err = printf "\"%s\": limits must be at least 1" $item }}{{ end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- else if eq $f.kind "durations" }}
 {{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 }}

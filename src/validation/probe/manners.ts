@@ -36,10 +36,13 @@ export const DEFAULT_PROVIDER_LIMITS: Readonly<Record<string, ProviderLimit>> = 
 };
 
 /** `google.com=5:300,outlook.com=5` → limits (rate defaults to 60 × concurrency). */
+/** One SMTP_PROVIDER_LIMITS item, provider=concurrency[:per-minute]; the Helm chart checks it too. */
+export const PROVIDER_LIMIT = /^([a-z0-9.-]+)=(\d+)(?::(\d+))?$/i;
+
 export function parseProviderLimits(items: readonly string[]): Record<string, ProviderLimit> {
   const out: Record<string, ProviderLimit> = {};
   for (const item of items) {
-    const m = /^([a-z0-9.-]+)=(\d+)(?::(\d+))?$/i.exec(item.trim());
+    const m = PROVIDER_LIMIT.exec(item.trim());
     if (!m) throw new Error(`"${item}" is not provider=concurrency[:per-minute]`);
     const concurrency = Number(m[2]);
     const ratePerMinute = m[3] === undefined ? concurrency * 60 : Number(m[3]);

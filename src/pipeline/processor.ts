@@ -38,7 +38,7 @@ import {
   type SourceCoordinates,
 } from './route.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
-import { type ConsumedOffset, TransactionalPublisher } from './transactions.js';
+import { type ConsumedOffset, type Decision, TransactionalPublisher } from './transactions.js';
 
 /** Hooks for metrics; every one is optional and called on the hot path, so keep them cheap. */
 export interface ProcessorObserver {
@@ -220,10 +220,14 @@ export class Processor {
     const publisherLog = deps.logger.child({ component: 'publisher' });
     this.publisher = this.exactlyOnce
       ? new TransactionalPublisher<InFlightRecord>(
-          makeProducer(),
+          makeProducer,
           config.kafka.groupId,
           // A transaction costs several round trips: make each carry more.
-          { batchSize: p.publishBatchSize, lingerMs: Math.max(p.publishLingerMs, 50) },
+          {
+            batchSize: p.publishBatchSize,
+            lingerMs: Math.max(p.publishLingerMs, 50),
+            transactionalId: transactionalIdOf(config),
+          },
           {
             prepare: (metas) => this.prepareTransaction(metas),
             committed: (offsets) => this.transactionCommitted(offsets),
@@ -241,15 +245,14 @@ export class Processor {
 
   /**
    * Exactly-once: the records about to go into a transaction count as done, and the offsets
-   * that makes contiguous are committed in the same transaction. Records of a partition we
-   * lost are left out: its new owner produces them.
+   * that makes contiguous are committed in the same transaction. A record goes in only if
+   * that commit covers it; one past a gap (a record before it still validating) is held for
+   * a later transaction, or its result would be committed while its input is read again
+   * after a crash or a rebalance. Records of a partition we lost are left out: its new owner
+   * produces them.
    */
-  private prepareTransaction(metas: InFlightRecord[]): { keep: boolean[]; offsets: ConsumedOffset[] } {
-    const keep = metas.map((m) => {
-      if (m.st.revoked) return false;
-      m.st.tracker.markDone(m.offset);
-      return true;
-    });
+  private prepareTransaction(metas: InFlightRecord[]): { decisions: Decision[]; offsets: ConsumedOffset[] } {
+    for (const m of metas) if (!m.st.revoked) m.st.tracker.markDone(m.offset);
     const offsets: ConsumedOffset[] = [];
     for (const byPartition of this.partitions.values()) {
       for (const st of byPartition.values()) {
@@ -258,7 +261,12 @@ export class Processor {
           offsets.push({ topic: st.topic, partition: st.partition, offset: String(next) });
       }
     }
-    return { keep, offsets };
+    const decisions = metas.map((m): Decision => {
+      if (m.st.revoked) return 'drop';
+      const frontier = m.st.tracker.committable() ?? m.st.tracker.lastCommitted();
+      return m.offset < frontier ? 'send' : 'hold';
+    });
+    return { decisions, offsets };
   }
 
   private transactionCommitted(offsets: ConsumedOffset[]): void {
@@ -290,7 +298,11 @@ export class Processor {
   async start(): Promise<void> {
     this.setState('starting');
     const { events } = this.consumer;
-    this.consumer.on(events.GROUP_JOIN, (e) => this.onGroupJoin(e.payload.memberAssignment));
+    this.consumer.on(events.GROUP_JOIN, (e) => {
+      // Exactly-once commits offsets under the generation whose assignment it just applied.
+      if (this.publisher instanceof TransactionalPublisher) this.publisher.groupJoined(e.payload.memberId);
+      this.onGroupJoin(e.payload.memberAssignment);
+    });
     this.consumer.on(events.REBALANCING, () => this.onRebalancing());
     this.consumer.on(events.CRASH, (e) => {
       const { error, restart } = e.payload;

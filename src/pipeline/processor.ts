@@ -110,8 +110,13 @@ interface InFlightRecord {
   offset: number;
 }
 
+/**
+ * Unique per process (offsets are fenced by the group generation, so the id need not survive
+ * a restart; kept across one, it lets the new producer abort the old one's open transaction
+ * at once instead of at its timeout).
+ */
 function transactionalIdOf(config: Config): string {
-  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}`;
+  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}-${process.pid}`;
 }
 
 /** How long a batch loop waits for its window before leaving the rest for a refetch. */
@@ -211,7 +216,9 @@ export class Processor {
         idempotent: this.exactlyOnce,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        ...(this.exactlyOnce ? { transactionalId: transactionalIdOf(config) } : {}),
+        // A crashed process's open transaction holds back the stable offsets of its
+        // partitions' next owner until it times out: keep that short (ours last < 1 s).
+        ...(this.exactlyOnce ? { transactionalId: transactionalIdOf(config), transactionTimeout: 20_000 } : {}),
         // Same key → same partition as Java clients (murmur2), so downstream joins line up.
         createPartitioner: Partitioners.DefaultPartitioner,
         // Bounded: the publisher retries a failed batch itself, with a new producer.

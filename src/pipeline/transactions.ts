@@ -117,6 +117,17 @@ export function retryKind(err: unknown): 'rejoin' | 'retry' | 'fatal' {
   return 'fatal';
 }
 
+/**
+ * A failed commit is retried only when the transaction coordinator refused it (the producer
+ * was fenced, e.g. the transaction timed out): then it was not committed. Any other failure
+ * (a connection lost while EndTxn was on the wire) leaves the outcome unknown.
+ */
+export function commitRetryKind(err: unknown): 'retry' | 'fatal' {
+  return errorChain(err).some((e) => e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED')
+    ? 'retry'
+    : 'fatal';
+}
+
 class MissingAcknowledgement extends Error {
   override name = 'MissingAcknowledgement';
 }
@@ -250,21 +261,22 @@ export class TransactionalPublisher<M> {
         await this.transaction(toSend, offsets);
       } catch (e) {
         const { error, committing } = e as AttemptFailed;
-        const kind = committing ? 'fatal' : retryKind(error);
+        const kind = committing ? commitRetryKind(error) : retryKind(error);
         const last = kind === 'fatal' || attempt >= this.maxAttempts || this.closing;
         this.onBatch?.(toSend.length, performance.now() - started, error);
         if (last) {
           this.failure = error;
+          const unknown = committing && kind === 'fatal';
           this.log.error(
-            { err: error.message, records: toSend.length, attempt, outcomeUnknown: committing },
-            committing ? 'transaction commit failed; its outcome is unknown' : 'transaction failed; not retried',
+            { err: error.message, records: toSend.length, attempt, outcomeUnknown: unknown },
+            unknown ? 'transaction commit failed; its outcome is unknown' : 'transaction failed; not retried',
           );
           for (const p of all) p.reject(error);
           return;
         }
         this.log.warn(
           { err: error.message, records: toSend.length, attempt, retry: kind },
-          'transaction failed before its commit; retrying it with a new producer',
+          'transaction failed uncommitted; retrying it with a new producer',
         );
         await this.backOff(attempt, kind === 'rejoin' ? joinsBefore : undefined);
         await this.replaceProducer().catch((err: Error) =>
@@ -273,6 +285,7 @@ export class TransactionalPublisher<M> {
         continue;
       }
       this.onBatch?.(toSend.length, performance.now() - started);
+      this.log.debug({ committed: offsets, records: toSend.length, attempt }, 'offsets committed');
       this.hooks.committed(offsets);
       this.held = held;
       for (const p of toSend) p.resolve();

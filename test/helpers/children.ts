@@ -329,8 +329,9 @@ export async function killLeadersMidStream(
 export function supervisedProcessor(
   env: Record<string, string>,
   name: string,
-): { current(): ProcessorChild; restarts(): number; stop(): Promise<number | null> } {
+): { current(): ProcessorChild; all(): ProcessorChild[]; restarts(): number; stop(): Promise<number | null> } {
   let child = startProcessorChild(env, name);
+  const started = [child];
   let restarts = 0;
   let stopping = false;
   const loop = (async () => {
@@ -339,10 +340,12 @@ export function supervisedProcessor(
       if (stopping) return;
       restarts++;
       child = startProcessorChild(env, `${name}${restarts}`);
+      started.push(child);
     }
   })();
   return {
     current: () => child,
+    all: () => started,
     restarts: () => restarts,
     async stop() {
       stopping = true;

@@ -1,6 +1,7 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import {
   consumerGeneration,
+  type GroupMember,
   installGroupFencing,
   requireStableOffsets,
   setTransactionalMember,
@@ -180,6 +181,8 @@ export class TransactionalPublisher<M> {
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
   private readonly rejoinWaitMs: number;
+  /** The consumer's membership as of its last join: the generation the prepared offsets belong to. */
+  private member: GroupMember | undefined;
   /** Bumped by every group join; a fenced retry waits for it to change. */
   private joins = 0;
   private onJoin: (() => void) | undefined;
@@ -215,7 +218,7 @@ export class TransactionalPublisher<M> {
   groupJoined(memberId: string): void {
     const member = consumerGeneration(this.groupId, memberId);
     if (!member) this.log.warn({ memberId }, 'group generation unknown: offsets committed without it');
-    setTransactionalMember(this.transactionalId, member);
+    this.member = member;
     this.joins++;
     this.onJoin?.();
   }
@@ -243,6 +246,10 @@ export class TransactionalPublisher<M> {
         for (const p of all) p.reject(this.failure);
         return;
       }
+      // The assignment `prepare` sees and the generation the offsets are committed under are
+      // taken together: a join while this transaction is on the wire must not lend its newer
+      // generation to offsets computed for the older assignment.
+      const member = this.member;
       const { decisions, offsets } = this.hooks.prepare(all.map((p) => p.meta));
       const toSend: Pending<M>[] = [];
       const dropped: Pending<M>[] = [];
@@ -258,7 +265,7 @@ export class TransactionalPublisher<M> {
       }
       const joinsBefore = this.joins;
       try {
-        await this.transaction(toSend, offsets);
+        await this.transaction(toSend, offsets, member);
       } catch (e) {
         const { error, committing } = e as AttemptFailed;
         const kind = committing ? commitRetryKind(error) : retryKind(error);
@@ -275,7 +282,7 @@ export class TransactionalPublisher<M> {
           return;
         }
         this.log.warn(
-          { err: error.message, records: toSend.length, attempt, retry: kind },
+          { err: error.message, records: toSend.length, attempt, retry: kind, offsets },
           'transaction failed uncommitted; retrying it with a new producer',
         );
         await this.backOff(attempt, kind === 'rejoin' ? joinsBefore : undefined);
@@ -295,7 +302,11 @@ export class TransactionalPublisher<M> {
   }
 
   /** One transaction: the records (in requests under the size cap), the offsets, the commit. */
-  private async transaction(records: Pending<M>[], offsets: ConsumedOffset[]): Promise<void> {
+  private async transaction(
+    records: Pending<M>[],
+    offsets: ConsumedOffset[],
+    member: GroupMember | undefined,
+  ): Promise<void> {
     let committing = false;
     let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
     try {
@@ -306,6 +317,9 @@ export class TransactionalPublisher<M> {
         from += n;
       }
       if (offsets.length > 0) {
+        // Read by our TxnOffsetCommit v3 when KafkaJS encodes it; only this publisher, one
+        // transaction at a time, sets it for its transactional id.
+        setTransactionalMember(this.transactionalId, member);
         await txn.sendOffsets({ consumerGroupId: this.groupId, topics: groupByTopic(offsets) });
       }
       committing = true;
@@ -319,28 +333,38 @@ export class TransactionalPublisher<M> {
     }
   }
 
+  /**
+   * The records, one `sendBatch` per partition, all at once. Not one send for all of them:
+   * KafkaJS 2.2.4 retries a multi-broker send while the requests to the other brokers are
+   * still on the wire (`Promise.all` rejects at the first failure), and sends those brokers'
+   * records again with new sequence numbers — the same results twice in one committed
+   * transaction (the failover chaos test saw 816–3,122 such duplicates per run, most after a
+   * CONCURRENT_TRANSACTIONS answer to AddPartitionsToTxn, which KafkaJS retries). A send for
+   * one partition goes to one broker, so its retries cannot duplicate: a retried produce
+   * keeps its sequence number and the broker drops the copy. Every send settles before a
+   * failure is reported, so nothing of this attempt is on the wire when it is aborted.
+   */
   private async sendRecords(txn: { sendBatch: Producer['sendBatch'] }, records: Pending<M>[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
-    const sentTo = new Set<string>();
+    const byPartition = new Map<string, { topic: string; messages: Message[] }>();
     for (const p of records) {
-      let list = byTopic.get(p.record.topic);
-      if (!list) {
-        list = [];
-        byTopic.set(p.record.topic, list);
-      }
       const partition = this.partitions.partitionOf(p.record);
-      sentTo.add(partitionId(p.record.topic, partition));
-      list.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
+      const id = partitionId(p.record.topic, partition);
+      let entry = byPartition.get(id);
+      if (!entry) {
+        entry = { topic: p.record.topic, messages: [] };
+        byPartition.set(id, entry);
+      }
+      entry.messages.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
     }
-    const topicMessages: TopicMessages[] = [];
-    for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
-    // KafkaJS 2.2.4 can resolve a multi-broker send without sending the partitions whose
-    // leader moved to a broker that already answered (see BatchPublisher.send). Committing
-    // then would commit their input offsets without their results: retry instead.
-    const acknowledged = acknowledgedPartitions(await txn.sendBatch({ topicMessages, acks: -1 }));
-    const missing = [...sentTo].filter((id) => !acknowledged.has(id));
-    if (missing.length > 0)
-      throw new MissingAcknowledgement(`send resolved without an acknowledgement for ${missing.length} partition(s)`);
+    const sends = [...byPartition].map(async ([id, { topic, messages }]) => {
+      const topicMessages: TopicMessages[] = [{ topic, messages }];
+      // A send that resolves without acknowledging its partition did not deliver it
+      // (see BatchPublisher.send): committing would commit its inputs without their results.
+      const acknowledged = acknowledgedPartitions(await txn.sendBatch({ topicMessages, acks: -1 }));
+      if (!acknowledged.has(id)) throw new MissingAcknowledgement(`send resolved without an acknowledgement for ${id}`);
+    });
+    const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Exponential wait; after a fencing error, until the consumer joined again (bounded). */

@@ -84,7 +84,7 @@ async function failover(delivery: Delivery) {
       PARTITION_WINDOW: '1000',
       // No KAFKA_TRANSACTIONAL_ID: each start gets an id of its own (host name and pid), as a
       // Deployment's replacement pod would. Offsets are fenced by the group generation.
-      ...(delivery === 'exactly-once' ? { DELIVERY: 'exactly-once' } : {}),
+      ...(delivery === 'exactly-once' ? { DELIVERY: 'exactly-once', LOG_LEVEL: 'debug' } : {}),
     },
     'p',
   );

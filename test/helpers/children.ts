@@ -254,7 +254,9 @@ export async function resultsByInput(
             coord = `${src.partition}:${src.offset}`;
           }
           counts.set(coord, (counts.get(coord) ?? 0) + 1);
-          const at = `${batch.topic}:${batch.partition}:${m.offset}`;
+          // The producer id and epoch tell two results of one transaction from results of two.
+          const ctx = (m as { batchContext?: { producerId?: string; producerEpoch?: number } }).batchContext;
+          const at = `${batch.topic}:${batch.partition}:${m.offset}@${ctx?.producerId}/${ctx?.producerEpoch}`;
           const where = locations.get(coord);
           if (where) where.push(at);
           else locations.set(coord, [at]);

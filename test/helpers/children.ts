@@ -285,6 +285,7 @@ export async function answeredInputs(
   topics: { input: string; valid: string; invalid: string; dlq: string },
   options: { readCommitted?: boolean; kafkajsReadCommitted?: boolean } = {},
 ): Promise<{ missing: string[]; duplicates: number; results: number; duplicated: string[] }> {
+  if (options.readCommitted) await waitForCommittedResults(brokers, topics);
   const { counts, records, locations } = await resultsByInput(
     brokers,
     { results: [topics.valid, topics.invalid], deadLetter: topics.dlq },
@@ -297,6 +298,27 @@ export async function answeredInputs(
     .slice(0, 5)
     .map(([coord, at]) => `${coord} -> ${at.join(' ')}`);
   return { missing, duplicates: records - counts.size, results: records, duplicated };
+}
+
+/**
+ * Waits (at most 90 s) until read_committed readers see at least one result per input. A
+ * killed processor's open transaction keeps its output partitions' last stable offset, and
+ * with it every later committed result, from read_committed readers until the transaction
+ * times out (20 s, plus up to the broker's 10 s check interval) when the next process has
+ * another transactional id.
+ */
+async function waitForCommittedResults(
+  brokers: string[],
+  topics: { input: string; valid: string; invalid: string; dlq: string },
+): Promise<void> {
+  const inputs = await endTotal(brokers, topics.input);
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    let visible = 0;
+    for (const t of [topics.valid, topics.invalid, topics.dlq]) visible += (await kcatCommitted(brokers, t)).size;
+    if (visible >= inputs) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 
 export function missingInputs(inputEnds: Map<number, number>, counts: Map<string, number>): string[] {

@@ -84,7 +84,7 @@ export interface TxnOffsetCommitArgs {
 
 export interface OffsetFetchArgs {
   groupId: string;
-  topics: { topic: string; partitions: { partition: number }[] }[];
+  topics: { topic: string; partitions: { partition: number }[] }[] | null;
 }
 
 /** A compact array: length + 1 as an unsigned varint, then the elements. */
@@ -167,11 +167,14 @@ export function encodeOffsetFetchV7(args: OffsetFetchArgs, requireStable: boolea
   const e = new Encoder();
   noTags(e); // request header v2
   e.writeUVarIntString(args.groupId);
-  compactArray(e, args.topics, (e, t) => {
-    e.writeUVarIntString(t.topic);
-    compactArray(e, t.partitions, (e, p) => e.writeInt32(p.partition));
-    noTags(e);
-  });
+  // A null array asks for every topic the group committed.
+  if (args.topics == null) e.writeUVarInt(0);
+  else
+    compactArray(e, args.topics, (e, t) => {
+      e.writeUVarIntString(t.topic);
+      compactArray(e, t.partitions, (e, p) => e.writeInt32(p.partition));
+      noTags(e);
+    });
   e.writeBoolean(requireStable);
   noTags(e);
   return e.buffer;

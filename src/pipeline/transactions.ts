@@ -120,7 +120,8 @@ export function retryKind(err: unknown): 'rejoin' | 'retry' | 'fatal' {
 
 /**
  * A failed commit is retried only when the transaction coordinator refused it (the producer
- * was fenced, e.g. the transaction timed out): then it was not committed. Any other failure
+ * was fenced, e.g. the transaction timed out): then it was not committed. (Brokers answer
+ * KafkaJS's old EndTxn version with INVALID_PRODUCER_EPOCH for that, not PRODUCER_FENCED.) Any other failure
  * (a connection lost while EndTxn was on the wire) leaves the outcome unknown.
  */
 export function commitRetryKind(err: unknown): 'retry' | 'fatal' {

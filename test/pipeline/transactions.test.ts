@@ -1,9 +1,18 @@
-import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
+import { createRequire } from 'node:module';
+import {
+  type Consumer,
+  Kafka,
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
+  logLevel,
+  type Producer,
+} from 'kafkajs';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installGroupFencing, requireStableOffsets } from '../../src/kafka/group-fencing.js';
 import {
   type ConsumedOffset,
+  commitRetryKind,
   type Decision,
   retryKind,
   TransactionalPublisher,
@@ -58,6 +67,30 @@ async function joinedConsumer(groupId: string, topic: string, onJoin?: (memberId
   await joinsAtLeast(1);
   return { consumer, memberId: () => memberId, joins: () => joins, joinsAtLeast };
 }
+
+const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode(code: number): Error;
+};
+
+describe('which failed transactions are retried', () => {
+  it('before the commit: group fencing waits for the rejoin, broker and leader moves retry, refused records stop', () => {
+    expect(retryKind(createErrorFromCode(22))).toBe('rejoin'); // ILLEGAL_GENERATION
+    expect(retryKind(createErrorFromCode(25))).toBe('rejoin'); // UNKNOWN_MEMBER_ID
+    expect(retryKind(createErrorFromCode(14))).toBe('retry'); // COORDINATOR_LOAD_IN_PROGRESS (AddOffsetsToTxn)
+    expect(retryKind(createErrorFromCode(6))).toBe('retry'); // NOT_LEADER_FOR_PARTITION
+    expect(retryKind(createErrorFromCode(51))).toBe('retry'); // CONCURRENT_TRANSACTIONS
+    expect(retryKind(createErrorFromCode(47))).toBe('retry'); // INVALID_PRODUCER_EPOCH
+    const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1');
+    expect(retryKind(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 100 }))).toBe('retry');
+    expect(retryKind(createErrorFromCode(10))).toBe('fatal'); // MESSAGE_TOO_LARGE
+    expect(retryKind(new Error('bug'))).toBe('fatal');
+  });
+
+  it('a failed commit only when the coordinator refused it: otherwise its outcome is unknown', () => {
+    expect(commitRetryKind(createErrorFromCode(47))).toBe('retry'); // INVALID_PRODUCER_EPOCH
+    expect(commitRetryKind(new KafkaJSConnectionError('Connection error: read ECONNRESET'))).toBe('fatal');
+  });
+});
 
 describe('TransactionalPublisher on a real broker', () => {
   it('after a transaction the broker refuses sends nothing more: later records are refused, not committed', async () => {

@@ -11,6 +11,8 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /**
  * KafkaJS logs through our pino root. KafkaJS reports retried, recoverable conditions
  * (coordinator loading, leader moves) at ERROR; they are demoted to warn so that error
@@ -21,6 +23,10 @@ function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry;
+      // Exactly-once limits its producers' retries on purpose: after a failed send the
+      // transactional publisher never uses that producer again (a new one, with a new epoch,
+      // retries the transaction), so no sequence number is reused. See transactions.ts.
+      if (message === IDEMPOTENT_RETRIES_WARNING) return log.debug(rest, message);
       const method = levels[level] ?? 'info';
       log[method === 'error' ? 'warn' : method](rest, message);
     };

@@ -14,13 +14,16 @@ import type { KafkaOptions } from './options.js';
  * Retries are bounded: a caller that must not give up retries a failed send itself (the
  * processor's publisher does, with a new producer); a command fails and says so.
  */
-export function producerConfig(options: { transactionalId?: string | undefined } = {}): ProducerConfig {
-  const { transactionalId } = options;
+export function producerConfig(
+  options: { transactionalId?: string | undefined; transactionTimeout?: number } = {},
+): ProducerConfig {
+  const { transactionalId, transactionTimeout } = options;
   return {
     idempotent: transactionalId !== undefined,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     ...(transactionalId !== undefined ? { transactionalId } : {}),
+    ...(transactionTimeout !== undefined ? { transactionTimeout } : {}),
     // Same key → same partition as Java clients (murmur2), so downstream joins line up and a
     // replayed record lands behind that user's other events.
     createPartitioner: Partitioners.DefaultPartitioner,

@@ -51,7 +51,7 @@ export const kafkaFields = {
   transactionalId: str({
     env: 'KAFKA_TRANSACTIONAL_ID',
     description:
-      'DELIVERY=exactly-once only: the producer transactional id. Must be stable across restarts of one replica and unique among replicas (e.g. a StatefulSet pod name); empty: <group id>-<host name>.',
+      'DELIVERY=exactly-once only: the producer transactional id. Must be unique among running processes; need not be stable (offsets are fenced by the group generation), though an id kept across a restart ends the open transaction of the old process at once instead of at its 20 s timeout; empty: <group id>-<host name>-<pid>.',
     default: '',
     allowEmpty: true,
   }),

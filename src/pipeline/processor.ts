@@ -25,7 +25,7 @@ import { BatchPublisher } from './publish.js';
 import { type RecordTask, TaskRunner } from './record-task.js';
 import type { RoutingPolicy } from './routing.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
-import { type ConsumedOffset, TransactionalPublisher } from './transactions.js';
+import { type ConsumedOffset, type Decision, TransactionalPublisher } from './transactions.js';
 
 export type { ProcessorObserver, ProcessorState };
 
@@ -42,9 +42,20 @@ const noop = () => {};
 /** How often validations past VALIDATION_TIMEOUT_MS are answered; the timeout's resolution. */
 const DEADLINE_SWEEP_MS = 25;
 
+/**
+ * Unique per process (offsets are fenced by the group generation, so the id need not survive
+ * a restart; kept across one, it lets the new producer abort the old one's open transaction
+ * at once instead of at its timeout).
+ */
 function transactionalIdOf(config: Config): string {
-  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}`;
+  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}-${process.pid}`;
 }
+
+/**
+ * A crashed process's open transaction holds back the stable offsets of its partitions' next
+ * owner until it times out: keep that short (ours last < 1 s).
+ */
+const TRANSACTION_TIMEOUT_MS = 20_000;
 
 /** consume → decode → schedule → validate → route → publish → commit. */
 export class Processor {
@@ -106,10 +117,17 @@ export class Processor {
     const onPublishBatch = this.observer.publishBatch?.bind(this.observer);
     if (exactlyOnce) {
       this.publisher = new TransactionalPublisher<RecordTask>(
-        deps.kafka.producer(producerConfig({ transactionalId: transactionalIdOf(config) })),
+        () =>
+          deps.kafka.producer(
+            producerConfig({ transactionalId: transactionalIdOf(config), transactionTimeout: TRANSACTION_TIMEOUT_MS }),
+          ),
         config.kafka.groupId,
         // A transaction costs several round trips: make each carry more.
-        { batchSize: p.publishBatchSize, lingerMs: Math.max(p.publishLingerMs, 50) },
+        {
+          batchSize: p.publishBatchSize,
+          lingerMs: Math.max(p.publishLingerMs, 50),
+          transactionalId: transactionalIdOf(config),
+        },
         {
           prepare: (tasks) => this.prepareTransaction(tasks),
           committed: (offsets) => this.transactionCommitted(offsets),
@@ -171,16 +189,21 @@ export class Processor {
 
   /**
    * Exactly-once: the records about to go into a transaction count as done, and the offsets
-   * that makes contiguous are committed in the same transaction. Records of a partition we
-   * lost are left out: its new owner produces them.
+   * that makes contiguous are committed in the same transaction. A record goes in only if
+   * that commit covers it; one past a gap (a record before it still validating) is held for
+   * a later transaction, or its result would be committed while its input is read again
+   * after a crash or a rebalance. Records of a partition we lost are left out: its new owner
+   * produces them.
    */
-  private prepareTransaction(tasks: RecordTask[]): { keep: boolean[]; offsets: ConsumedOffset[] } {
-    const keep = tasks.map((task) => {
-      if (task.st.revoked) return false;
-      task.st.tracker.markDone(task.offset);
-      return true;
+  private prepareTransaction(tasks: RecordTask[]): { decisions: Decision[]; offsets: ConsumedOffset[] } {
+    for (const task of tasks) if (!task.st.revoked) task.st.tracker.markDone(task.offset);
+    const offsets = consumedOffsets(committable(this.table));
+    const decisions = tasks.map((task): Decision => {
+      if (task.st.revoked) return 'drop';
+      const frontier = task.st.tracker.committable() ?? task.st.tracker.lastCommitted();
+      return task.offset < frontier ? 'send' : 'hold';
     });
-    return { keep, offsets: consumedOffsets(committable(this.table)) };
+    return { decisions, offsets };
   }
 
   private transactionCommitted(offsets: ConsumedOffset[]): void {
@@ -227,7 +250,11 @@ export class Processor {
   async start(): Promise<void> {
     this.setState('starting');
     const { events } = this.consumer;
-    this.consumer.on(events.GROUP_JOIN, (e) => this.onGroupJoin(e.payload.memberAssignment));
+    this.consumer.on(events.GROUP_JOIN, (e) => {
+      // Exactly-once commits offsets under the generation whose assignment it just applied.
+      if (this.publisher instanceof TransactionalPublisher) this.publisher.groupJoined(e.payload.memberId);
+      this.onGroupJoin(e.payload.memberAssignment);
+    });
     this.consumer.on(events.REBALANCING, () => this.onRebalancing());
     this.consumer.on(events.CRASH, (e) => {
       const { error, restart } = e.payload;

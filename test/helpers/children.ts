@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
 import { startCluster, startNode, stopCluster, stopNode } from '../../dev/kafka/cluster.mjs';
@@ -182,6 +183,21 @@ export function produceUntilStopped(
 }
 
 /**
+ * `topic:partition:offset` of every record a read_committed librdkafka consumer (kcat) sees in
+ * `topic`: the reference for which records are committed, independent of KafkaJS's own
+ * filtering of aborted transactions.
+ */
+export async function kcatCommitted(brokers: string[], topic: string): Promise<Set<string>> {
+  const args = ['-C', '-q', '-e', '-o', 'beginning', '-X', 'isolation.level=read_committed'];
+  const { stdout } = await promisify(execFile)(
+    'kcat',
+    [...args, '-b', brokers.join(','), '-t', topic, '-f', '%t:%p:%o\\n'],
+    { maxBuffer: 256 * 1024 * 1024, timeout: 120_000, encoding: 'utf8' },
+  );
+  return new Set(stdout.split('\n').filter((l) => l.length > 0));
+}
+
+/**
  * Reads every output topic to its end and counts results per input coordinate
  * (`partition:offset` of the input topic): valid/invalid from the Avro sourceRecord,
  * dead letters from their headers.
@@ -189,18 +205,28 @@ export function produceUntilStopped(
 export async function resultsByInput(
   brokers: string[],
   outputs: { results: string[]; deadLetter: string },
-  options: { readCommitted?: boolean } = {},
-): Promise<{ counts: Map<string, number>; records: number }> {
+  /** readCommitted: the records kcat reads with read_committed; kafkajsReadCommitted: KafkaJS's. */
+  options: { readCommitted?: boolean; kafkajsReadCommitted?: boolean } = {},
+): Promise<{ counts: Map<string, number>; records: number; locations: Map<string, string[]> }> {
   const topics = [...outputs.results, outputs.deadLetter];
   const ends = new Map<string, Map<number, number>>();
   for (const t of topics) ends.set(t, await endOffsets(brokers, t));
+  // read_committed: which records count is kcat's answer (librdkafka); KafkaJS reads them all
+  // and decodes those.
+  let committed: Set<string> | undefined;
+  if (options.readCommitted) {
+    committed = new Set();
+    for (const t of topics) for (const c of await kcatCommitted(brokers, t)) committed.add(c);
+  }
   const consumer = kafkaFor(brokers).consumer({
     groupId: `reader-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-    readUncommitted: !options.readCommitted,
+    readUncommitted: !options.kafkajsReadCommitted,
   });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   const counts = new Map<string, number>();
+  /** Where each input's results are (topic:partition:offset), to tell duplicates apart. */
+  const locations = new Map<string, string[]>();
   let records = 0;
   const remaining = new Set<string>();
   for (const [t, m] of ends) for (const [p, high] of m) if (high > 0) remaining.add(`${t}:${p}`);
@@ -217,6 +243,7 @@ export async function resultsByInput(
     void consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
+          if (committed && !committed.has(`${batch.topic}:${batch.partition}:${m.offset}`)) continue;
           records++;
           let coord: string;
           if (batch.topic === outputs.deadLetter) {
@@ -227,6 +254,12 @@ export async function resultsByInput(
             coord = `${src.partition}:${src.offset}`;
           }
           counts.set(coord, (counts.get(coord) ?? 0) + 1);
+          // The producer id and epoch tell two results of one transaction from results of two.
+          const ctx = (m as { batchContext?: { producerId?: string; producerEpoch?: number } }).batchContext;
+          const at = `${batch.topic}:${batch.partition}:${m.offset}@${ctx?.producerId}/${ctx?.producerEpoch}`;
+          const where = locations.get(coord);
+          if (where) where.push(at);
+          else locations.set(coord, [at]);
         }
         // The batch's last offset (control records included) tells how far the partition is read.
         const high = ends.get(batch.topic)!.get(batch.partition)!;
@@ -239,7 +272,7 @@ export async function resultsByInput(
     });
   });
   await consumer.disconnect();
-  return { counts, records };
+  return { counts, records, locations };
 }
 
 /** Input coordinates without any result. */
@@ -250,15 +283,42 @@ export async function resultsByInput(
 export async function answeredInputs(
   brokers: string[],
   topics: { input: string; valid: string; invalid: string; dlq: string },
-  options: { readCommitted?: boolean } = {},
-): Promise<{ missing: string[]; duplicates: number; results: number }> {
-  const { counts, records } = await resultsByInput(
+  options: { readCommitted?: boolean; kafkajsReadCommitted?: boolean } = {},
+): Promise<{ missing: string[]; duplicates: number; results: number; duplicated: string[] }> {
+  if (options.readCommitted) await waitForCommittedResults(brokers, topics);
+  const { counts, records, locations } = await resultsByInput(
     brokers,
     { results: [topics.valid, topics.invalid], deadLetter: topics.dlq },
     options,
   );
   const missing = missingInputs(await endOffsets(brokers, topics.input), counts);
-  return { missing, duplicates: records - counts.size, results: records };
+  // The first few inputs with more than one result, and where those results are.
+  const duplicated = [...locations]
+    .filter(([, at]) => at.length > 1)
+    .slice(0, 5)
+    .map(([coord, at]) => `${coord} -> ${at.join(' ')}`);
+  return { missing, duplicates: records - counts.size, results: records, duplicated };
+}
+
+/**
+ * Waits (at most 90 s) until read_committed readers see at least one result per input. A
+ * killed processor's open transaction keeps its output partitions' last stable offset, and
+ * with it every later committed result, from read_committed readers until the transaction
+ * times out (20 s, plus up to the broker's 10 s check interval) when the next process has
+ * another transactional id.
+ */
+async function waitForCommittedResults(
+  brokers: string[],
+  topics: { input: string; valid: string; invalid: string; dlq: string },
+): Promise<void> {
+  const inputs = await endTotal(brokers, topics.input);
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    let visible = 0;
+    for (const t of [topics.valid, topics.invalid, topics.dlq]) visible += (await kcatCommitted(brokers, t)).size;
+    if (visible >= inputs) return;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 }
 
 export function missingInputs(inputEnds: Map<number, number>, counts: Map<string, number>): string[] {
@@ -329,8 +389,9 @@ export async function killLeadersMidStream(
 export function supervisedProcessor(
   env: Record<string, string>,
   name: string,
-): { current(): ProcessorChild; restarts(): number; stop(): Promise<number | null> } {
+): { current(): ProcessorChild; all(): ProcessorChild[]; restarts(): number; stop(): Promise<number | null> } {
   let child = startProcessorChild(env, name);
+  const started = [child];
   let restarts = 0;
   let stopping = false;
   const loop = (async () => {
@@ -339,10 +400,12 @@ export function supervisedProcessor(
       if (stopping) return;
       restarts++;
       child = startProcessorChild(env, `${name}${restarts}`);
+      started.push(child);
     }
   })();
   return {
     current: () => child,
+    all: () => started,
     restarts: () => restarts,
     async stop() {
       stopping = true;

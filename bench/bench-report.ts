@@ -89,5 +89,8 @@ export interface BenchReport {
     /** SMTP probes/s against the provider's connection limit / latency. */
     oursSmtpToBound: number | null;
     oursSmtpToNaiveSmtp: number | null;
+    /** Against Confluent's Parallel Consumer (Java), tuned as its users would: the peer. */
+    oursToPcCopy?: number | null;
+    oursSlowToPcSlow?: number | null;
   };
 }

@@ -1,4 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +17,8 @@ export const CONTENDERS = [
   'naive',
   'naive-slow',
   'naive-smtp',
+  'pc-copy',
+  'pc-slow',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
@@ -28,7 +33,46 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   naive: 'KafkaJS eachMessage: validate, send, await, next (local checks)',
   'naive-slow': 'KafkaJS eachMessage with the same slow HTTP provider',
   'naive-smtp': 'KafkaJS eachMessage with the same SMTP probes: one probe at a time per consumer',
+  'pc-copy':
+    'Confluent Parallel Consumer 0.5.3.3 (kafka-clients 3.9.1, Java 17, default JVM flags) pass-through: ordering KEY, ' +
+    'maxConcurrency 16, batchSize 100 (its default of 1 copied at about a quarter of that rate), pollAndProduceMany, ' +
+    'idempotent acks=all producer, PC default periodic asynchronous commits',
+  'pc-slow':
+    'Confluent Parallel Consumer, the same slow HTTP provider: ordering KEY, maxConcurrency = the provider concurrency, ' +
+    'batchSize 1; per record Avro decode, one java.net.http POST, one produced result (valid/invalid/dead-letter)',
 };
+
+/** The Parallel Consumer contenders, which need the Java peer built (bench/install-parallel-consumer.sh). */
+export const PC_CONTENDERS: readonly ContenderName[] = ['pc-copy', 'pc-slow'];
+
+const PC_INSTALL = join(ROOT, 'bench', 'install-parallel-consumer.sh');
+const PC_SOURCES = [
+  join(ROOT, 'bench', 'parallel-consumer', 'pom.xml'),
+  join(ROOT, 'bench', 'parallel-consumer', 'src', 'main', 'java', 'bench', 'Main.java'),
+  join(ROOT, 'schemas', 'SignupEvent.avsc'),
+];
+
+/** Where bench/install-parallel-consumer.sh puts the jar of the current sources (same hash). */
+export function parallelConsumerJarPath(): string {
+  const hash = createHash('sha256');
+  for (const f of PC_SOURCES) hash.update(readFileSync(f));
+  const cache =
+    process.env.KAFKA_CACHE_DIR ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'email-flow-validator');
+  return join(cache, `parallel-consumer-${hash.digest('hex').slice(0, 12)}`, 'pc-bench.jar');
+}
+
+/** The jar, built by the install script when it is not there yet (Java 17 and Maven; cached). */
+export function buildParallelConsumer(): string {
+  try {
+    const out = execFileSync('bash', [PC_INSTALL], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return out.trim().split('\n').at(-1)!;
+  } catch (err) {
+    throw new Error(
+      `the Parallel Consumer contenders could not be built (bash bench/install-parallel-consumer.sh): ${(err as Error).message}`,
+    );
+  }
+}
 
 /** A launched contender: its processes, measured from outside. */
 export interface Launched {
@@ -89,6 +133,16 @@ function watch(children: ChildProcess[]): Launched {
 /** A Node contender: `node [nodeArgs] script`, configuration only through its environment. */
 export function launchNode(args: string[], env: Record<string, string>): Launched {
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return watch([child]);
+}
+
+/**
+ * A Parallel Consumer contender: `java -cp pc-bench.jar bench.Main` with the JVM's defaults,
+ * configured through its environment like the others (PC_MODE, PC_MAX_CONCURRENCY, PC_BATCH_SIZE).
+ */
+export function launchParallelConsumer(jar: string, env: Record<string, string>): Launched {
+  const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+  const child = spawn(java, ['-cp', jar, 'bench.Main'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   return watch([child]);
 }
 

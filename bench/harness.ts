@@ -4,7 +4,7 @@
  * (output topics' end offsets, /proc of its processes). See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Admin, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
@@ -20,6 +20,7 @@ import { benchDnsWarmCache, benchLocalChecks } from '../src/sim/validator-bench.
 import { createLogger } from '../src/telemetry/logger.js';
 import type { BenchReport, ContenderResult, LatencyResult, ProviderResult } from './bench-report.js';
 import {
+  buildParallelConsumer,
   CONTENDERS,
   type ContenderName,
   childEnv,
@@ -32,6 +33,9 @@ import {
   type Launched,
   launchKcatPassThrough,
   launchNode,
+  launchParallelConsumer,
+  PC_CONTENDERS,
+  parallelConsumerJarPath,
   ROOT,
   readKeyTimestamps,
 } from './contenders.js';
@@ -93,6 +97,7 @@ export const DEFAULTS = {
 
 /** Entry of `email-flow-validator bench`. */
 export async function benchMain(cli: BenchCliOptions): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
   const contenders = cli.contenders
     ? cli.contenders.split(',').map((c) => {
         const name = c.trim() as ContenderName;
@@ -100,7 +105,7 @@ export async function benchMain(cli: BenchCliOptions): Promise<number> {
           throw new Error(`unknown contender "${c}"; choose from ${CONTENDERS.join(', ')}`);
         return name;
       })
-    : [...CONTENDERS];
+    : defaultContenders(log);
   const report = await runBenchmark({
     ...(cli.brokers ? { brokers: cli.brokers } : {}),
     events: cli.events ?? (cli.quick ? DEFAULTS.quickEvents : DEFAULTS.events),
@@ -133,10 +138,23 @@ export async function benchMain(cli: BenchCliOptions): Promise<number> {
     seed: 42,
     progress: true,
     write: true,
-    log: (line) => process.stdout.write(`${line}\n`),
+    log,
   });
   const failed = report.contenders.filter((c) => c.error);
   return failed.length > 0 ? 1 : 0;
+}
+
+/**
+ * Every contender; the Parallel Consumer ones only when their jar is built already (named in
+ * --contenders, they are built for the run instead).
+ */
+function defaultContenders(log: (line: string) => void): ContenderName[] {
+  if (existsSync(parallelConsumerJarPath())) return [...CONTENDERS];
+  log(
+    `skipping ${PC_CONTENDERS.join(', ')}: the Parallel Consumer jar is not built ` +
+      '(bash bench/install-parallel-consumer.sh builds it once; or name them in --contenders)',
+  );
+  return CONTENDERS.filter((c) => !PC_CONTENDERS.includes(c));
 }
 
 function gitCommit(): string {
@@ -169,6 +187,9 @@ function sliceSizes(o: BenchOptions): Record<ContenderName, number> {
     // The SMTP contenders' bound is the same concurrency / latency, over one mail provider.
     'ours-smtp': Math.min(n, o.slices?.['ours-smtp'] ?? Math.round(bound * secs)),
     'naive-smtp': Math.min(n, o.slices?.['naive-smtp'] ?? Math.max(50, Math.round(naiveSlowRate * secs))),
+    'pc-copy': Math.min(n, o.slices?.['pc-copy'] ?? n),
+    // The same bound as ours-slow: PROVIDER_CONCURRENCY calls at once.
+    'pc-slow': Math.min(n, o.slices?.['pc-slow'] ?? Math.round(bound * secs)),
   };
 }
 
@@ -197,6 +218,11 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
           stdio: 'inherit',
         },
       );
+    }
+    let pcJar: string | undefined;
+    if (o.contenders.some((c) => PC_CONTENDERS.includes(c))) {
+      pcJar = buildParallelConsumer();
+      log(`Parallel Consumer contenders: java -cp ${pcJar} bench.Main`);
     }
     await admin.connect();
     log(`benchmark ${runId}: brokers ${brokers}${state ? ' (local, started for this run)' : ''}`);
@@ -232,7 +258,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
     for (const name of o.contenders) {
       const input = inputs.get(slices[name])!;
       const outputs =
-        name === 'ceiling' || name === 'kafkajs-copy'
+        name === 'ceiling' || name === 'kafkajs-copy' || name === 'pc-copy'
           ? [`${runId}.${name}.copy`]
           : ['valid', 'invalid', 'dlq'].map((kind) => `${runId}.${name}.${kind}`);
       await createTopics(admin, outputs, o.partitions);
@@ -249,6 +275,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         kafka,
         provider: name.endsWith('-slow') ? provider : name.endsWith('-smtp') ? smtp : undefined,
         smtp: name.endsWith('-smtp') ? smtp : undefined,
+        pcJar,
       });
       results.push(result);
       log(summaryLine(result));
@@ -295,6 +322,8 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         oursSlowToBound: by('ours-slow')?.provider?.fractionOfBound ?? null,
         oursSmtpToBound: by('ours-smtp')?.provider?.fractionOfBound ?? null,
         oursSmtpToNaiveSmtp: ratio(by('ours-smtp'), by('naive-smtp')),
+        oursToPcCopy: ratio(by('ours'), by('pc-copy')),
+        oursSlowToPcSlow: ratio(by('ours-slow'), by('pc-slow')),
       },
     };
     if (o.write !== false) {
@@ -417,6 +446,8 @@ interface ContenderRun {
   /** The slow dependency whose requests are counted: the HTTP provider, or the mail provider. */
   provider: SlowProvider | undefined;
   smtp?: SlowSmtp | undefined;
+  /** The Parallel Consumer jar, for the pc-* contenders. */
+  pcJar?: string | undefined;
 }
 
 function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string> {
@@ -471,6 +502,10 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
     ...(isTransactional(run.name)
       ? { DELIVERY: 'exactly-once', KAFKA_TRANSACTIONAL_ID: `${run.runId}-${run.name}-${process.pid}` }
       : {}),
+    ...(run.name === 'pc-copy' ? { PC_MODE: 'copy', PC_MAX_CONCURRENCY: '16', PC_BATCH_SIZE: '100' } : {}),
+    ...(run.name === 'pc-slow'
+      ? { PC_MODE: 'slow', PC_MAX_CONCURRENCY: String(o.providerConcurrency), PC_BATCH_SIZE: '1' }
+      : {}),
     ...(run.name.startsWith('ours') ? o.oursEnv : {}),
   });
 }
@@ -502,6 +537,7 @@ async function resultCount(run: ContenderRun): Promise<number> {
 function launch(o: BenchOptions, run: ContenderRun): Launched {
   if (run.name === 'ceiling') return launchKcatPassThrough(run.brokers, run.input, run.outputs[0]!);
   const env = contenderEnv(o, run);
+  if (run.name === 'pc-copy' || run.name === 'pc-slow') return launchParallelConsumer(run.pcJar!, env);
   if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow' || run.name === 'ours-smtp') {
     const prof = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
     if (prof.length) mkdirSync(o.cpuProfileDir!, { recursive: true });

@@ -50,7 +50,8 @@ export function markdownReport(r: BenchReport): string {
       `ours exactly-once / ours **${ratio(r.ratios.oursEosToOurs)}**, ` +
       `ours+slow / naive+slow **${ratio(r.ratios.oursSlowToNaiveSlow)}**, ours+slow / Little's-law bound ` +
       `**${ratio(r.ratios.oursSlowToBound)}**, ours+smtp / Little's-law bound of the mail provider's limit ` +
-      `**${ratio(r.ratios.oursSmtpToBound ?? null)}**, ours+smtp / naive+smtp **${ratio(r.ratios.oursSmtpToNaiveSmtp ?? null)}**.`,
+      `**${ratio(r.ratios.oursSmtpToBound ?? null)}**, ours+smtp / naive+smtp **${ratio(r.ratios.oursSmtpToNaiveSmtp ?? null)}**, ` +
+      `ours / Parallel Consumer copy **${ratio(r.ratios.oursToPcCopy ?? null)}**, ours+slow / Parallel Consumer+slow **${ratio(r.ratios.oursSlowToPcSlow ?? null)}**.`,
     '',
     `Validator alone (no Kafka, one core): local checks ${fmt(r.validatorOnly.localChecksPerSecond)}/s, ` +
       `with DNS against a loopback server, warm cache ${fmt(r.validatorOnly.dnsWarmCachePerSecond)}/s.`,

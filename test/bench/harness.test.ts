@@ -21,8 +21,9 @@ describe('benchmark harness', () => {
       // naive-slow is naive with the provider on: the same two code paths, so left out for time.
       // ours-eos is in: its results are counted differently (committed offsets, markers excluded).
       // naive-smtp likewise (naive with SMTP on); ours-smtp is in: its own dependency and bound.
-      contenders: ['ceiling', 'ours', 'ours-eos', 'ours-slow', 'ours-smtp', 'naive'],
-      slices: { 'ours-slow': 1000, 'ours-smtp': 600, naive: 300 },
+      // pc-copy and pc-slow: the Java peer, built once by bench/install-parallel-consumer.sh (cached).
+      contenders: ['ceiling', 'ours', 'ours-eos', 'ours-slow', 'ours-smtp', 'naive', 'pc-copy', 'pc-slow'],
+      slices: { 'ours-slow': 1000, 'ours-smtp': 600, naive: 300, 'pc-slow': 300 },
       resultsDir: dir,
       quick: true,
       note: 'test',
@@ -41,6 +42,8 @@ describe('benchmark harness', () => {
       'ours-slow',
       'ours-smtp',
       'naive',
+      'pc-copy',
+      'pc-slow',
     ]);
     for (const c of report.contenders) {
       expect(c.error, c.name).toBeUndefined();
@@ -67,6 +70,12 @@ describe('benchmark harness', () => {
     expect(smtp.provider?.boundPerSecond).toBe(3200);
     expect(smtp.provider?.requestsPerSecond).toBeGreaterThan(0);
     expect(report.ratios.oursSmtpToBound).toBeGreaterThan(0);
+    // The Parallel Consumer's slow contender calls the same provider, once per event, under the same bound.
+    const pcSlow = report.contenders.find((c) => c.name === 'pc-slow')!;
+    expect(pcSlow.provider?.boundPerSecond).toBe(3200);
+    expect(pcSlow.provider?.requestsPerEvent).toBeGreaterThanOrEqual(1);
+    expect(report.ratios.oursToPcCopy).toBeGreaterThan(0);
+    expect(report.ratios.oursSlowToPcSlow).toBeGreaterThan(0);
     expect(report.ratios.oursToCeiling).toBeGreaterThan(0);
     expect(report.ratios.oursToNaive).toBeGreaterThan(0);
     expect(report.validatorOnly.localChecksPerSecond).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { TopicOptions } from '../config.js';
 import type { ProcessorError } from '../errors.js';
+import { headerOverflow, undecodableBatch } from '../kafka/batch-decoder.js';
 import { encodeValidationResult, RESULT_CONTENT_TYPE, type SignupEvent, type ValidationResult } from '../schemas.js';
 import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
@@ -100,6 +101,13 @@ export const DLQ_HEADERS = {
   valueDropped: 'efv-value-dropped',
   valueBytes: 'efv-value-bytes',
   valueSha256: 'efv-value-sha256',
+  /** UNDECODABLE_BATCH: the batch's offsets and codec (its raw bytes are the value when they fit). */
+  batchFirstOffset: 'efv-batch-first-offset',
+  batchLastOffset: 'efv-batch-last-offset',
+  batchCodec: 'efv-batch-codec',
+  /** TOO_MANY_HEADERS: what the record had (its headers are not copied). */
+  headerCount: 'efv-header-count',
+  headerBytes: 'efv-header-bytes',
 } as const;
 
 /**
@@ -209,6 +217,17 @@ export function deadLetterRecord(
   headers[DLQ_HEADERS.lastFailureAt] = now;
   headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
   if (extra.verdictReason) headers[DLQ_HEADERS.verdictReason] = extra.verdictReason;
+  const batch = undecodableBatch(message.headers);
+  if (batch) {
+    headers[DLQ_HEADERS.batchFirstOffset] = batch.firstOffset;
+    headers[DLQ_HEADERS.batchLastOffset] = batch.lastOffset;
+    headers[DLQ_HEADERS.batchCodec] = batch.codec;
+  }
+  const overflow = headerOverflow(message.headers);
+  if (overflow) {
+    headers[DLQ_HEADERS.headerCount] = String(overflow.count);
+    headers[DLQ_HEADERS.headerBytes] = String(overflow.bytes);
+  }
   let value = message.value;
   if (value && value.length > DLQ_MAX_VALUE_BYTES) {
     headers[DLQ_HEADERS.valueDropped] = 'true';

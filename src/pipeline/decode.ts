@@ -13,6 +13,11 @@ export interface DecodeOptions {
    * id) are decoded with their writer schema resolved against ours (src/schema-registry/).
    */
   registry?: { decodeFramed(value: Buffer): Result<SignupEvent> | undefined };
+  /**
+   * Checks a retry-topic record's efv-* headers (route.ts `retryHeaderCheck`): the reason
+   * they are invalid, or undefined. Such a record is dead-lettered as RETRY_HEADERS_INVALID.
+   */
+  retryHeaders?: (topic: string, headers: IHeaders | undefined) => string | undefined;
   /** Longer keys are dead-lettered as KEY_TOO_LONG (default MAX_KEY_BYTES). */
   maxKeyBytes?: number;
   /** Longer eventId/userId values are dead-lettered (default MAX_ID_BYTES). */
@@ -223,6 +228,8 @@ export function decodeSignup(
       ),
     );
   }
+  const forged = options.retryHeaders?.(rec.topic, headers);
+  if (forged) return fail(new ProcessorError('RETRY_HEADERS_INVALID', `retry record headers are invalid: ${forged}`));
   const maxKeyBytes = options.maxKeyBytes ?? MAX_KEY_BYTES;
   if (rec.key && rec.key.length > maxKeyBytes) {
     return fail(new ProcessorError('KEY_TOO_LONG', `record key is ${rec.key.length} bytes, over ${maxKeyBytes}`));

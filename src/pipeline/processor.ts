@@ -15,6 +15,7 @@ import {
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import type { Config } from '../config.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
+import { topicMessageLimits } from '../kafka/message-limits.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
 import { RegistrySerdes } from '../schema-registry/serdes.js';
 import type { SignupEvent } from '../schemas.js';
@@ -33,6 +34,7 @@ import {
   type RetryState,
   resultRecord,
   retryDueAt,
+  retryHeaderCheck,
   retryRecord,
   retryStateOf,
   type SourceCoordinates,
@@ -185,6 +187,11 @@ export class Processor {
     this.decodeOptions = {
       format: p.inputFormat,
       maxMessageBytes: p.maxMessageBytes,
+      retryHeaders: retryHeaderCheck(
+        config.topics.input,
+        retryTopicNames(config.topics, p.retryDelays),
+        p.retryDelays.map((d) => d.ms),
+      ),
       ...(this.registry ? { registry: this.registry } : {}),
     };
     this.retryTopics = retryTopicNames(config.topics, p.retryDelays);
@@ -233,7 +240,12 @@ export class Processor {
         )
       : new BatchPublisher(
           makeProducer,
-          { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
+          {
+            batchSize: p.publishBatchSize,
+            lingerMs: p.publishLingerMs,
+            deadLetterTopic: config.topics.deadLetter,
+            compression: config.kafka.producerCompression,
+          },
           publisherLog,
           this.observer.publishBatch?.bind(this.observer),
         );
@@ -308,6 +320,12 @@ export class Processor {
     });
     await this.publisher.connect();
     this.publisher.setPartitionCounts(await this.outputPartitionCounts());
+    // Records are kept under the output topics' max.message.bytes (see MessageSizeGuard).
+    const out = this.config.topics;
+    if (this.publisher instanceof BatchPublisher)
+      this.publisher.setMessageLimits(
+        await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics]),
+      );
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.
@@ -372,6 +390,7 @@ export class Processor {
     // registry outage throws here and KafkaJS refetches the batch, nothing is dead-lettered.
     if (this.registry) await this.registry.prefetch(batch.messages);
     const fromRetry = batch.topic !== this.config.topics.input;
+    const tierDelayMs = this.retryDelaysMs[this.retryTopics.indexOf(batch.topic)];
     // Checked per batch: an SDK registered after start (tests) is picked up.
     this.spans = tracingRegistered(this.deps.tracer);
     const src: SourceCoordinates = { topic: batch.topic, partition: batch.partition, offset: '' };
@@ -387,7 +406,7 @@ export class Processor {
       // A retry topic has one delay, so its records come due in offset order: the first one
       // not yet due pauses the partition until it is (unresolved, so it is fetched again).
       if (fromRetry) {
-        const wait = retryDueAt(message.headers) - Date.now();
+        const wait = retryDueAt(message.headers, tierDelayMs) - Date.now();
         if (wait > 0) {
           this.waitUntilDue(st, wait);
           return;

@@ -1,9 +1,15 @@
 import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import type { CodecName } from '../kafka/compression.js';
+import { CODECS } from '../kafka/compression.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
 import type { Logger } from '../telemetry/logger.js';
-import { LingerBatcher, type Queued } from './batcher.js';
+import { LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
+import { cappedDeadLetter } from './route.js';
 
 export interface OutgoingRecord {
   topic: string;
+  /** The input record it answers (not sent): named by a capped dead letter that replaces it. */
+  source?: { topic: string; partition: number; offset: string };
   key: Buffer | string | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
@@ -74,6 +80,64 @@ export interface PublisherOptions {
   attempts?: number;
   /** An attempt that has not been acknowledged by then counts as failed. */
   sendTimeoutMs?: number;
+  /** Where a record too large for its topic goes instead, as a capped dead letter (RESULT_TOO_LARGE). */
+  deadLetterTopic?: string;
+  /** KAFKA_PRODUCER_COMPRESSION. */
+  compression?: CodecName;
+}
+
+/** Record batch header (61 bytes) and a record's worst-case varints: what the broker counts besides the bytes. */
+const BATCH_OVERHEAD = 61;
+const RECORD_OVERHEAD = 36;
+const HEADER_OVERHEAD = 10;
+
+/** An upper bound of the record batch one record makes, as the broker measures it against max.message.bytes. */
+export function batchBytesOf(r: OutgoingRecord): number {
+  let n = BATCH_OVERHEAD + RECORD_OVERHEAD;
+  if (r.key !== null) n += Buffer.byteLength(r.key);
+  if (r.value !== null) n += r.value.length;
+  for (const k in r.headers) n += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(r.headers[k]!);
+  return n;
+}
+
+/** The errors that mean a record (or its batch) is too large for the topic: never transient. */
+export function isTooLarge(err: unknown): boolean {
+  const type = (err as { type?: string } | undefined)?.type;
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
+}
+
+/**
+ * Keeps records under their topics' `max.message.bytes`: a record that cannot fit is
+ * replaced by a capped dead letter (`cappedDeadLetter`), and the batcher's byte cap per
+ * request is held below the smallest limit, so no partition's batch passes it.
+ */
+export class MessageSizeGuard {
+  private limits: ReadonlyMap<string, number> = new Map();
+
+  constructor(
+    private readonly deadLetterTopic: string | undefined,
+    private readonly batcherOptions: { maxBytes?: number },
+  ) {}
+
+  setLimits(limits: ReadonlyMap<string, number>): void {
+    this.limits = limits;
+    const smallest = Math.min(MAX_REQUEST_BYTES, ...limits.values());
+    // The batcher's estimate leaves out the batch header; keep room for it and for varints.
+    this.batcherOptions.maxBytes = Math.max(1024, Math.floor(smallest * 0.9) - BATCH_OVERHEAD);
+  }
+
+  limitOf(topic: string): number {
+    return this.limits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** The record, or its capped dead letter when it cannot fit its topic (or `force`). */
+  fit(record: OutgoingRecord, force = false): OutgoingRecord {
+    if (!this.deadLetterTopic) return record;
+    const size = batchBytesOf(record);
+    const limit = this.limitOf(record.topic);
+    if (!force && size <= limit) return record;
+    return cappedDeadLetter(record, this.deadLetterTopic, limit, size);
+  }
 }
 
 /**
@@ -89,6 +153,9 @@ export class BatchPublisher {
   private readonly sendTimeoutMs: number;
   private producer: Producer;
   private readonly partitions = new PartitionAssigner();
+  private readonly batcherOptions: { batchSize: number; lingerMs: number; maxBytes?: number };
+  private readonly sizes: MessageSizeGuard;
+  private readonly compression: number;
 
   /**
    * Takes a factory rather than a producer: after a failed or stalled attempt the producer
@@ -104,7 +171,15 @@ export class BatchPublisher {
     this.attempts = options.attempts ?? 20;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.producer = createProducer();
-    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
+    this.compression = CODECS[options.compression ?? 'none'];
+    this.batcherOptions = { batchSize: options.batchSize, lingerMs: options.lingerMs };
+    this.sizes = new MessageSizeGuard(options.deadLetterTopic, this.batcherOptions);
+    this.batcher = new LingerBatcher(this.batcherOptions, (batch) => this.send(batch));
+  }
+
+  /** Output topics' `max.message.bytes` (see `topicMessageLimits`). */
+  setMessageLimits(limits: ReadonlyMap<string, number>): void {
+    this.sizes.setLimits(limits);
   }
 
   async connect(): Promise<void> {
@@ -112,7 +187,8 @@ export class BatchPublisher {
   }
 
   publish(record: OutgoingRecord): Promise<void> {
-    return this.batcher.enqueue((resolve, reject) => ({ record, resolve, reject }));
+    const fitted = this.sizes.fit(record);
+    return this.batcher.enqueue((resolve, reject) => ({ record: fitted, resolve, reject }));
   }
 
   /** Records waiting to be sent. */
@@ -165,6 +241,11 @@ export class BatchPublisher {
             `send resolved without an acknowledgement for ${failed.map((g) => `${g.topic}[${g.partition}]`).join(', ')}`,
           );
       } catch (err) {
+        if (isTooLarge(err)) {
+          // Not transient: find the record(s) that do not fit, one at a time, and cap them.
+          await this.sendOneByOne(remaining);
+          return;
+        }
         failed = remaining;
         lastErr = err as Error;
       }
@@ -185,6 +266,52 @@ export class BatchPublisher {
     for (const g of remaining) for (const p of g.pending) p.reject(lastErr ?? new Error('publish failed'));
   }
 
+  /**
+   * After MESSAGE_TOO_LARGE (the broker names no record): every record alone, and one still
+   * too large alone is replaced by its capped dead letter. Other failures take the usual
+   * retries, one record at a time.
+   */
+  private async sendOneByOne(groups: Group[]): Promise<void> {
+    this.log.warn(
+      { records: groups.reduce((n, g) => n + g.pending.length, 0) },
+      'a batch was too large for the broker; sending its records one by one',
+    );
+    for (const g of groups) {
+      for (const p of g.pending) {
+        let record = p.record;
+        let forced = false;
+        for (;;) {
+          const partition = this.partitions.partitionOf(record);
+          const single: Group = {
+            id: partitionId(record.topic, partition),
+            topic: record.topic,
+            partition,
+            messages: [{ key: record.key, value: record.value, headers: record.headers, partition }],
+            pending: [p],
+          };
+          try {
+            const acknowledged = await this.sendGroups([single]);
+            if (!acknowledged.has(single.id)) throw new Error('send resolved without an acknowledgement');
+            p.resolve();
+            break;
+          } catch (err) {
+            if (isTooLarge(err) && !forced) {
+              this.log.warn(
+                { topic: record.topic },
+                'record too large for its topic; publishing a capped dead letter instead',
+              );
+              record = this.sizes.fit(record, true);
+              forced = true;
+              continue;
+            }
+            p.reject(err as Error);
+            break;
+          }
+        }
+      }
+    }
+  }
+
   /** One `sendBatch` of the groups (acks=all, bounded in time); the topic-partitions acknowledged. */
   private async sendGroups(groups: Group[]): Promise<Set<string>> {
     const byTopic = new Map<string, Message[]>();
@@ -199,6 +326,7 @@ export class BatchPublisher {
         this.producer.sendBatch({
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           acks: -1,
+          ...(this.compression ? { compression: this.compression } : {}),
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(

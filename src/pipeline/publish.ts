@@ -1,7 +1,8 @@
-import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import type { CodecName } from '../kafka/compression.js';
 import { CODECS } from '../kafka/compression.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
+import { partitionForKey } from '../kafka/murmur2.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
 import { cappedDeadLetter } from './route.js';
@@ -14,9 +15,6 @@ export interface OutgoingRecord {
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
 }
-
-/** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
-const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 interface Group {
   /** `partitionId(topic, partition)` */
@@ -42,7 +40,6 @@ export function acknowledgedPartitions(metadata: RecordMetadata[]): Set<string> 
  */
 export class PartitionAssigner {
   private partitionCounts: ReadonlyMap<string, number> = new Map();
-  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
   private roundRobin = 0;
 
   setPartitionCounts(counts: ReadonlyMap<string, number>): void {
@@ -53,23 +50,8 @@ export class PartitionAssigner {
     const n = this.partitionCounts.get(record.topic);
     if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
     if (record.key === null) return this.roundRobin++ % n;
-    let meta = this.metadataByCount.get(n);
-    if (!meta) {
-      meta = Array.from({ length: n }, (_, partitionId) => ({
-        partitionErrorCode: 0,
-        partitionId,
-        leader: 0,
-        replicas: [],
-        isr: [],
-        offlineReplicas: [],
-      }));
-      this.metadataByCount.set(n, meta);
-    }
-    return javaCompatiblePartitioner({
-      topic: record.topic,
-      partitionMetadata: meta,
-      message: { key: record.key, value: null },
-    });
+    // KafkaJS's own murmur2 is quadratic in the key length (see src/kafka/murmur2.ts).
+    return partitionForKey(record.key, n);
   }
 }
 

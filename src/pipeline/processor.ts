@@ -517,7 +517,9 @@ export class Processor {
     );
     if (!decoded.ok) {
       span.setAttribute('efv.error.code', decoded.error.code);
-      const record = deadLetterRecord(message, origin, decoded.error, this.config.topics.deadLetter, { retry });
+      // Forged retry headers name no origin worth trusting: the dead letter names the record itself.
+      const at = decoded.error.code === 'RETRY_HEADERS_INVALID' ? src : origin;
+      const record = deadLetterRecord(message, at, decoded.error, this.config.topics.deadLetter, { retry });
       this.emit(st, src, record, ctx, span, 'deadLetter', null, decoded.error.code, started);
       return;
     }

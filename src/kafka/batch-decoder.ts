@@ -242,7 +242,9 @@ function readHeaders(r: Reader, recordEnd: number): Headers {
       Object.defineProperty(headers, key, { value: next, enumerable: true, writable: true, configurable: true });
       continue;
     }
-    const prev = headers[key];
+    // Own properties only: KafkaJS's decoder turned a header named toString or constructor
+    // into [Object.prototype.toString, value].
+    const prev = Object.hasOwn(headers, key) ? headers[key] : undefined;
     if (prev === undefined) headers[key] = value;
     else if (Array.isArray(prev)) prev.push(value);
     else headers[key] = [prev, value];

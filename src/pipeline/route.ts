@@ -306,8 +306,14 @@ function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buf
     // Our processing headers are set afresh; a replay's provenance is kept.
     if (v === undefined || TRACE_HEADERS.has(k) || (k.startsWith('efv-') && !k.startsWith('efv-replay'))) continue;
     // KafkaJS hands repeated headers as an array; keep the first, as most clients read it.
+    // A null header value (Kafka allows it; KafkaJS hands it as null) is left out: an
+    // OutgoingRecord's headers are bytes, and a null one made sizing the record throw.
     const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) to[k] = first;
+    if (first === undefined || first === null) continue;
+    // A header named __proto__ must stay a header, not become the object's prototype.
+    if (k === '__proto__')
+      Object.defineProperty(to, k, { value: first, enumerable: true, writable: true, configurable: true });
+    else to[k] = first;
   }
 }
 

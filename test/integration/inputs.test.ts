@@ -191,6 +191,11 @@ describe('inputs from real producers (kcat)', () => {
         `${signup('forged-due')}\n`,
       );
     });
+    // A header with a null value (kcat -H name): one record judged, one dead-lettered.
+    await phase('null header values (2)', 2, async () => {
+      await kcat(['-t', input, '-p', '0', '-H', 'nothing'], `${signup('null-header')}\n`);
+      await kcat(['-t', input, '-p', '0', '-H', 'nothing'], '{not json\n');
+    });
     loop.disable();
 
     // A moment for any duplicate to show up.
@@ -212,6 +217,7 @@ describe('inputs from real producers (kcat)', () => {
     const codes = results.filter((r) => r.code).map((r) => r.code);
     expect(codes.sort()).toEqual(
       [
+        'JSON_DECODE',
         'KEY_TOO_LONG',
         'RESULT_TOO_LARGE',
         'RETRY_HEADERS_INVALID',

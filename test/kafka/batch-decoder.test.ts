@@ -69,7 +69,8 @@ describe('batch decoder', () => {
       value: fc.oneof(bytes, fc.string(), fc.constant(null)),
       timestampDelta: fc.integer({ min: -1_000_000, max: 10_000_000 }),
       headers: fc.dictionary(
-        fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== '__proto__'),
+        // Names of Object.prototype's members aside: KafkaJS mangles those (see the next test).
+        fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !(k in Object.prototype)),
         fc.oneof(bytes, fc.array(bytes, { minLength: 1, maxLength: 3 })),
         { maxKeys: 5 },
       ),
@@ -83,11 +84,14 @@ describe('batch decoder', () => {
     );
   });
 
-  it('keeps a header named __proto__ as an own header, not as the prototype', async () => {
-    const { records } = await ours(await batch([{ key: null, value: 'v', headers: { ['__proto__']: ['x', 'y'] } }]));
+  it('keeps headers named __proto__, toString or constructor as headers', async () => {
+    const headers = { ['__proto__']: ['x', 'y'], toString: 't', constructor: 'c' };
+    const { records } = await ours(await batch([{ key: null, value: 'v', headers }]));
     const h = records[0]!.headers;
     expect(Object.getPrototypeOf(h)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(h, '__proto__')?.value).toEqual([Buffer.from('x'), Buffer.from('y')]);
+    expect(h.toString).toEqual(Buffer.from('t'));
+    expect(h.constructor).toEqual(Buffer.from('c'));
   });
 
   it('decodes snappy, lz4 and zstd, which KafkaJS refuses', async () => {

@@ -230,7 +230,12 @@ export class Processor {
           makeProducer(),
           config.kafka.groupId,
           // A transaction costs several round trips: make each carry more.
-          { batchSize: p.publishBatchSize, lingerMs: Math.max(p.publishLingerMs, 50) },
+          {
+            batchSize: p.publishBatchSize,
+            lingerMs: Math.max(p.publishLingerMs, 50),
+            deadLetterTopic: config.topics.deadLetter,
+            compression: config.kafka.producerCompression,
+          },
           {
             prepare: (metas) => this.prepareTransaction(metas),
             committed: (offsets) => this.transactionCommitted(offsets),
@@ -322,10 +327,9 @@ export class Processor {
     this.publisher.setPartitionCounts(await this.outputPartitionCounts());
     // Records are kept under the output topics' max.message.bytes (see MessageSizeGuard).
     const out = this.config.topics;
-    if (this.publisher instanceof BatchPublisher)
-      this.publisher.setMessageLimits(
-        await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics]),
-      );
+    this.publisher.setMessageLimits(
+      await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics]),
+    );
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.

@@ -1,7 +1,14 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { CODECS, type CodecName } from '../kafka/compression.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
-import { acknowledgedPartitions, type OutgoingRecord, PartitionAssigner, partitionId } from './publish.js';
+import {
+  acknowledgedPartitions,
+  MessageSizeGuard,
+  type OutgoingRecord,
+  PartitionAssigner,
+  partitionId,
+} from './publish.js';
 
 export interface ConsumedOffset {
   topic: string;
@@ -45,12 +52,28 @@ export class TransactionalPublisher<M> {
   constructor(
     private readonly producer: Producer,
     private readonly groupId: string,
-    options: { batchSize: number; lingerMs: number },
+    options: { batchSize: number; lingerMs: number; deadLetterTopic?: string; compression?: CodecName },
     private readonly hooks: TransactionHooks<M>,
     private readonly log: Logger,
     private readonly onBatch?: (records: number, durationMs: number, error?: Error) => void,
   ) {
-    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
+    const batcherOptions: { batchSize: number; lingerMs: number; maxBytes?: number } = {
+      batchSize: options.batchSize,
+      lingerMs: options.lingerMs,
+    };
+    // A record too large for its topic would fail the transaction, and the restart would
+    // meet it again: it is replaced by a capped dead letter before it joins one.
+    this.sizes = new MessageSizeGuard(options.deadLetterTopic, batcherOptions);
+    this.compression = CODECS[options.compression ?? 'none'];
+    this.batcher = new LingerBatcher(batcherOptions, (batch) => this.send(batch));
+  }
+
+  private readonly sizes: MessageSizeGuard;
+  private readonly compression: number;
+
+  /** Output topics' `max.message.bytes` (see `topicMessageLimits`). */
+  setMessageLimits(limits: ReadonlyMap<string, number>): void {
+    this.sizes.setLimits(limits);
   }
 
   async connect(): Promise<void> {
@@ -64,7 +87,8 @@ export class TransactionalPublisher<M> {
 
   publish(record: OutgoingRecord, meta: M): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
+    const fitted = this.sizes.fit(record);
+    return this.batcher.enqueue((resolve, reject) => ({ record: fitted, meta, resolve, reject }));
   }
 
   pendingCount(): number {
@@ -101,7 +125,13 @@ export class TransactionalPublisher<M> {
         // KafkaJS 2.2.4 can resolve a multi-broker send without sending the partitions whose
         // leader moved to a broker that already answered (see BatchPublisher.send). Committing
         // then would commit their input offsets without their results: abort instead.
-        const acknowledged = acknowledgedPartitions(await txn.sendBatch({ topicMessages, acks: -1 }));
+        const acknowledged = acknowledgedPartitions(
+          await txn.sendBatch({
+            topicMessages,
+            acks: -1,
+            ...(this.compression ? { compression: this.compression } : {}),
+          }),
+        );
         const missing = [...sentTo].filter((id) => !acknowledged.has(id));
         if (missing.length > 0)
           throw new Error(`send resolved without an acknowledgement for ${missing.length} partition(s)`);

@@ -123,6 +123,8 @@ const WINDOW_WAIT_MS = 250;
 const DISPATCH_SLICE = 128;
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+const DEADLINE_PASSED = new ProcessorError('VALIDATION_UNKNOWN', 'validation deadline passed');
+
 /** How often validations past VALIDATION_TIMEOUT_MS are answered; the timeout's resolution. */
 const DEADLINE_SWEEP_MS = 25;
 
@@ -627,19 +629,27 @@ export class Processor {
   /**
    * Runs the validator under the deadline; a throw becomes a VALIDATION_ERROR, never a crash.
    * The deadline is an entry in one insertion-ordered map swept every DEADLINE_SWEEP_MS, not
-   * a timer and an AbortController per record: those cost ~20 µs a record on the hot path. A
-   * validation past its deadline is answered `unknown/timeout` at once; its checks end on
-   * their own timeouts (DNS, provider, SMTP each have one).
+   * a timer per record. Only validations that need I/O come here (validateNow answers the
+   * rest), and each gets an AbortController: a validation past its deadline is answered
+   * `unknown/timeout` at once and its checks are aborted (queued provider requests never
+   * start).
    */
   private async validate(st: PartitionState, email: string, ctx: Context): Promise<Verdict | ProcessorError> {
     let expire!: (v: null) => void;
+    // The deadline also aborts the event's I/O (queued and in-flight provider requests, DNS,
+    // SMTP): no request starts, and none is paid for, after the event was answered.
+    const deadline = new AbortController();
     const expired = new Promise<null>((resolve) => {
-      expire = resolve;
+      expire = (v) => {
+        resolve(v);
+        deadline.abort(DEADLINE_PASSED);
+      };
     });
     this.deadlines.set(expire, performance.now() + this.config.pipeline.validationTimeoutMs);
+    const signal = AbortSignal.any([st.abort.signal, deadline.signal]);
     try {
       // Check spans (dns, provider, smtp) become children of this event's process span.
-      const run = context.with(ctx, () => this.deps.validator.validate(email, { signal: st.abort.signal }));
+      const run = context.with(ctx, () => this.deps.validator.validate(email, { signal }));
       return (await Promise.race([run, expired])) ?? timeoutVerdict(email);
     } catch (err) {
       if (st.revoked) return timeoutVerdict(email);

@@ -1,6 +1,7 @@
 import { Partitioners } from 'kafkajs';
 import type { Config } from '../config.js';
 import { createKafka } from '../kafka/client.js';
+import { CODECS } from '../kafka/compression.js';
 import { publishSignups, readNdjson, type WireFormat } from '../produce/publish-signups.js';
 import { syntheticSignups } from '../produce/synthetic.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -30,6 +31,7 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
       let n = 0;
       const sent = await publishSignups(producer, topic, readNdjson(opts.file), {
         format: opts.format,
+        compression: CODECS[config.kafka.producerCompression],
         onProgress: (s) => {
           n = s;
           if (!opts.quiet) process.stderr.write(`\rpublished ${n}`);
@@ -44,6 +46,7 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
     })();
     const sent = await publishSignups(producer, topic, events, {
       format: opts.format,
+      compression: CODECS[config.kafka.producerCompression],
       onProgress: (s) => bar?.update(s),
     });
     bar?.stop();

@@ -588,15 +588,25 @@ export class Processor {
     let record: OutgoingRecord;
     let errorCode: ErrorCode | null = null;
     if (judged !== 'deadLetter') {
-      record = resultRecord(
-        event,
-        verdict,
-        origin,
-        message.key,
-        Math.round(durationMs * 1000),
-        this.config.topics[judged],
-        this.registry?.encodeResult,
-      );
+      try {
+        record = resultRecord(
+          event,
+          verdict,
+          origin,
+          message.key,
+          Math.round(durationMs * 1000),
+          this.config.topics[judged],
+          this.registry?.encodeResult,
+        );
+      } catch (err) {
+        // A result that cannot be encoded is this record's problem, not a reason to stop.
+        const error = new ProcessorError('VALIDATION_ERROR', `result could not be encoded: ${(err as Error).message}`, {
+          cause: err,
+        });
+        record = deadLetterRecord(message, origin, error, this.config.topics.deadLetter, { retry });
+        dest = 'deadLetter';
+        errorCode = 'VALIDATION_ERROR';
+      }
     } else {
       // Every unknown reason is transient (timeouts, unavailable dependencies): try again
       // later from a retry topic, so the input partition never waits for a dependency.

@@ -32,14 +32,25 @@ export async function publishSignups(
   producer: Producer,
   topic: string,
   events: Iterable<SignupEvent> | AsyncIterable<SignupEvent>,
-  options: { format?: WireFormat; batchSize?: number; onProgress?: (sent: number) => void } = {},
+  options: {
+    format?: WireFormat;
+    batchSize?: number;
+    onProgress?: (sent: number) => void;
+    /** A KafkaJS compression type (src/kafka/compression.ts `CODECS`); 0: none. */
+    compression?: number;
+  } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 1000;
   let batch: Message[] = [];
   let sent = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    await producer.send({ topic, acks: -1, messages: batch });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: batch,
+      ...(options.compression ? { compression: options.compression } : {}),
+    });
     sent += batch.length;
     batch = [];
     options.onProgress?.(sent);

@@ -37,9 +37,10 @@ export class DecompressError extends Error {
 }
 
 const unzip = promisify(zlib.unzip);
-const zstdDecompress = promisify(zlib.zstdDecompress);
+// zstd is in node:zlib from Node 22.15 / 23.8; on an older Node a zstd batch is undecodable, not a crash at load.
+const zstdDecompress = zlib.zstdDecompress ? promisify(zlib.zstdDecompress) : undefined;
 const gzip = promisify(zlib.gzip);
-const zstdCompress = promisify(zlib.zstdCompress);
+const zstdCompress = zlib.zstdCompress ? promisify(zlib.zstdCompress) : undefined;
 
 function overCap(cap: number): DecompressError {
   return new DecompressError('over-cap', `decompressed size exceeds the ${cap}-byte cap`);
@@ -186,6 +187,8 @@ export async function decompress(codec: number, buf: Buffer, cap: number): Promi
     case CODECS.gzip:
       return viaZlib(() => unzip(buf, { maxOutputLength: cap }), cap, 'gzip');
     case CODECS.zstd:
+      if (!zstdDecompress)
+        throw new DecompressError('unknown-codec', `zstd needs Node >= 22.15 (this is ${process.version})`);
       return viaZlib(() => zstdDecompress(buf, { maxOutputLength: cap }), cap, 'zstd');
     case CODECS.snappy:
       return decompressSnappy(buf, cap);
@@ -201,6 +204,7 @@ export async function compress(codec: Exclude<CodecName, 'none'>, buf: Buffer): 
     case 'gzip':
       return gzip(buf);
     case 'zstd':
+      if (!zstdCompress) throw new Error(`zstd needs Node >= 22.15 (this is ${process.version})`);
       return zstdCompress(buf);
     case 'snappy':
       // Raw snappy, as librdkafka writes it; Java clients and brokers read both forms.

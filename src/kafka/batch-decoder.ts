@@ -37,12 +37,18 @@ export interface DecoderLimits {
   maxHeaders: number;
   /** Bytes of header names and values one record may have. */
   maxHeaderBytes: number;
+  /**
+   * Records one batch may hold. The byte cap alone does not bound memory: 16 MiB of
+   * minimal records is two million record objects (~500 MB).
+   */
+  maxBatchRecords: number;
 }
 
 export const DEFAULT_DECODER_LIMITS: DecoderLimits = {
   maxDecompressedBytes: 16 * 1024 * 1024,
   maxHeaders: 256,
   maxHeaderBytes: 64 * 1024,
+  maxBatchRecords: 100_000,
 };
 
 let limits: DecoderLimits = { ...DEFAULT_DECODER_LIMITS };
@@ -362,6 +368,8 @@ export async function decodeRecordBatch(
   const codec = attributes & CODEC_MASK;
   let records: DecodedRecord[];
   try {
+    if (count > limits.maxBatchRecords)
+      throw new Truncated(`batch claims ${count} records, more than the ${limits.maxBatchRecords} allowed`);
     if (count <= 0) records = [];
     else if (codec === CODECS.none) records = readRecords(buf, recordsAt, end, count, recordCtx);
     else {

@@ -42,6 +42,7 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
     maxDecompressedBytes: options.maxDecompressedBatchBytes,
     maxHeaders: options.maxRecordHeaders,
     maxHeaderBytes: options.maxRecordHeaderBytes,
+    maxBatchRecords: options.maxBatchRecords,
   });
   if (decoder.outcome === 'skipped')
     logger.warn(

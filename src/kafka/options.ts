@@ -119,6 +119,14 @@ export const kafkaFields = {
     min: 1024,
     max: 10_485_760,
   }),
+  maxBatchRecords: int({
+    env: 'KAFKA_MAX_BATCH_RECORDS',
+    description:
+      'Records one input record batch may hold; a batch claiming more is dead-lettered as UNDECODABLE_BATCH (bounds the memory a small compressed batch can take).',
+    default: 100_000,
+    min: 1000,
+    max: 10_000_000,
+  }),
   producerCompression: oneOf({
     env: 'KAFKA_PRODUCER_COMPRESSION',
     description: 'Compression of the records this process produces (results, retries, dead letters, `produce`).',

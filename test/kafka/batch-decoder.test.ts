@@ -144,6 +144,19 @@ describe('batch decoder', () => {
     expect(undecodableBatch(records[0]!.headers)).toMatchObject({ codec: 'unknown(7)', lastOffset: '9' });
   });
 
+  it('turns a batch of more records than allowed into a stand-in, before decompressing it', async () => {
+    setDecoderLimits({ maxBatchRecords: 2 });
+    try {
+      for (const codec of ['none', 'zstd'] as const) {
+        const { records } = await ours(await batch(sample, codec, 40));
+        expect(records, codec).toHaveLength(1);
+        expect(undecodableBatch(records[0]!.headers)?.reason, codec).toMatch(/3 records, more than the 2 allowed/);
+      }
+    } finally {
+      setDecoderLimits({ maxBatchRecords: 100_000 });
+    }
+  });
+
   it('reads 100,000 headers in one pass and marks the record instead of keeping them', async () => {
     const headers: Record<string, string[]> = { h: Array.from({ length: 100_000 }, (_, i) => String(i)) };
     const buf = await batch([{ key: 'k', value: '{}', headers }, ...sample]);

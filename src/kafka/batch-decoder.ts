@@ -320,10 +320,21 @@ const { KafkaJSPartialMessageError } = require('kafkajs/src/errors') as {
   KafkaJSPartialMessageError: new (message: string) => Error;
 };
 
+/**
+ * Bytes inflated so far from each partition's record set of a fetch response (KafkaJS
+ * decodes a partition's batches through one Decoder). Past `maxDecompressedBytes`, the
+ * partition's remaining batches are left for the next fetch, as KafkaJS leaves a batch cut
+ * short by the fetch size: one fetch cannot inflate many near-cap batches at once.
+ */
+const inflatedBy = new WeakMap<object, number>();
+
 /** KafkaJS's `recordBatch/v0/decoder`: one batch from the fetch response, its records. */
 export async function decodeRecordBatch(
   fetchDecoder: KafkaDecoder,
 ): Promise<BatchContext & { records: DecodedRecord[] }> {
+  const inflated = inflatedBy.get(fetchDecoder) ?? 0;
+  if (inflated >= limits.maxDecompressedBytes)
+    throw new KafkaJSPartialMessageError(`${inflated} bytes inflated from this partition's fetch; the rest waits`);
   const start = fetchDecoder.offset;
   const firstOffset = fetchDecoder.readInt64().toString();
   const length = fetchDecoder.readInt32();
@@ -373,8 +384,9 @@ export async function decodeRecordBatch(
     if (count <= 0) records = [];
     else if (codec === CODECS.none) records = readRecords(buf, recordsAt, end, count, recordCtx);
     else {
-      const inflated = await decompress(codec, buf.subarray(recordsAt, end), limits.maxDecompressedBytes);
-      records = readRecords(inflated, 0, inflated.length, count, recordCtx);
+      const out = await decompress(codec, buf.subarray(recordsAt, end), limits.maxDecompressedBytes);
+      inflatedBy.set(fetchDecoder, inflated + out.length);
+      records = readRecords(out, 0, out.length, count, recordCtx);
     }
   } catch (err) {
     if (!(err instanceof DecompressError || err instanceof Truncated || err instanceof RangeError)) throw err;

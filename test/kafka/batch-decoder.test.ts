@@ -171,6 +171,28 @@ describe('batch decoder', () => {
     );
   });
 
+  it('leaves the rest of a partition for the next fetch once its batches inflated past the cap', async () => {
+    installBatchDecoder();
+    const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
+      d: unknown,
+    ) => Promise<DecodedRecord[]>;
+    setDecoderLimits({ maxDecompressedBytes: 1024 * 1024 });
+    try {
+      // Three batches of 700 KB each, well under the cap alone: ~2 KB each compressed.
+      const big = [{ key: null, value: Buffer.alloc(700_000, 1) }];
+      const batches = await Promise.all([0, 1, 2].map((i) => batch(big, 'gzip', 10 + i)));
+      const all = Buffer.concat(batches);
+      const section = Buffer.alloc(4 + all.length);
+      section.writeInt32BE(all.length);
+      all.copy(section, 4);
+      const messages = await decodeMessages(new Decoder(section));
+      // The first two (1.4 MB > 1 MiB) are decoded; the third waits for a fetch of its own.
+      expect(messages.map((m) => m.offset)).toEqual(['10', '11']);
+    } finally {
+      setDecoderLimits({ maxDecompressedBytes: 16 * 1024 * 1024 });
+    }
+  });
+
   it('is what KafkaJS fetch responses use once installed', async () => {
     const outcome = installBatchDecoder().outcome;
     expect(['installed', 'already']).toContain(outcome);

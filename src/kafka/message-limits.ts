@@ -11,10 +11,15 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
  * publisher keeps every request's batch for a partition under it, and replaces a single
  * record that could never fit (see `cappedDeadLetter`).
  */
-export async function topicMessageLimits(kafka: Kafka, topics: readonly string[]): Promise<Map<string, number>> {
+export async function topicMessageLimits(
+  kafka: Kafka,
+  topics: readonly string[],
+  /** Told when the limits cannot be read (e.g. no DescribeConfigs ACL): the broker default is assumed. */
+  onUnknown?: (err: Error) => void,
+): Promise<Map<string, number>> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
+    await admin.connect();
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [...new Set(topics)].map((name) => ({
@@ -29,7 +34,10 @@ export async function topicMessageLimits(kafka: Kafka, topics: readonly string[]
       out.set(r.resourceName, Number.isFinite(v) && v > 0 ? v : DEFAULT_MAX_MESSAGE_BYTES);
     }
     return out;
+  } catch (err) {
+    onUnknown?.(err as Error);
+    return new Map();
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => {});
   }
 }

@@ -330,7 +330,12 @@ export class Processor {
     // Records are kept under the output topics' max.message.bytes (see MessageSizeGuard).
     const out = this.config.topics;
     this.publisher.setMessageLimits(
-      await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics]),
+      await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics], (err) =>
+        this.log.warn(
+          { err: err.message },
+          'max.message.bytes of the output topics unknown; assuming the broker default',
+        ),
+      ),
     );
     await this.consumer.connect();
     await this.consumer.subscribe({

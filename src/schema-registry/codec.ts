@@ -16,7 +16,7 @@ export interface RegistryCodecLimits {
   /**
    * When set, only ids registered under this subject are read (the input topic's
    * `<topic>-value`): a value naming any other id is AVRO_DECODE without fetching it. The
-   * subject's ids are read again on a miss, at most once per `subjectRefreshMs`.
+   * subject's ids are read again on a miss, at most once per `subjectRefreshMs` (1 s).
    */
   subject?: string;
   subjectRefreshMs?: number;
@@ -125,7 +125,7 @@ export class AvroRegistryCodec<T> {
     this.negativeTtlMs = limits.negativeTtlMs ?? 60_000;
     this.limit = pLimit(limits.concurrency ?? 4);
     this.subject = limits.subject;
-    this.subjectRefreshMs = limits.subjectRefreshMs ?? 10_000;
+    this.subjectRefreshMs = limits.subjectRefreshMs ?? 1000;
   }
 
   /** Entries remembered (bounded by maxEntries). */
@@ -156,20 +156,31 @@ export class AvroRegistryCodec<T> {
   }
 
   /** Whether `id` is registered under the input subject, reading the subject again on a miss (rate-limited). */
-  private async underSubject(id: number): Promise<boolean> {
+  private async underSubject(id: number, seenAt: number): Promise<boolean> {
     if (!this.subject || this.subjectIds.has(id)) return true;
-    if (Date.now() - this.subjectReadAt >= this.subjectRefreshMs) {
-      this.subjectReading ??= (async () => {
-        try {
-          this.requests++;
-          this.subjectIds = await this.limit(() => this.client.idsUnderSubject(this.subject!));
-          this.subjectReadAt = Date.now();
-        } finally {
-          this.subjectReading = undefined;
+    // The id may have been registered after the last read: decide on a read that started
+    // after it was seen, waiting for the next one allowed (one per subjectRefreshMs), so a
+    // producer's new schema version is never refused, and unknown ids cost one read a period.
+    while (this.subjectReadAt < seenAt) {
+      if (!this.subjectReading) {
+        const wait = this.subjectReadAt + this.subjectRefreshMs - Date.now();
+        if (wait > 0) {
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
         }
-      })();
+        const startedAt = Date.now();
+        this.subjectReading = (async () => {
+          try {
+            this.requests++;
+            this.subjectIds = await this.limit(() => this.client.idsUnderSubject(this.subject!));
+            this.subjectReadAt = startedAt;
+          } finally {
+            this.subjectReading = undefined;
+          }
+        })();
+      }
+      await this.subjectReading;
     }
-    await this.subjectReading;
     return this.subjectIds.has(id);
   }
 
@@ -184,20 +195,21 @@ export class AvroRegistryCodec<T> {
       const framed = v ? unframe(v) : undefined;
       if (framed && !this.entry(framed.schemaId)) wanted.add(framed.schemaId);
     }
-    await Promise.all([...wanted].map((id) => this.load(id)));
+    const seenAt = Date.now();
+    await Promise.all([...wanted].map((id) => this.load(id, seenAt)));
   }
 
-  private load(id: number): Promise<void> {
+  private load(id: number, seenAt: number): Promise<void> {
     let p = this.loading.get(id);
     if (!p) {
-      p = this.fetchWriter(id).finally(() => this.loading.delete(id));
+      p = this.fetchWriter(id, seenAt).finally(() => this.loading.delete(id));
       this.loading.set(id, p);
     }
     return p;
   }
 
-  private async fetchWriter(id: number): Promise<void> {
-    if (!(await this.underSubject(id))) {
+  private async fetchWriter(id: number, seenAt: number): Promise<void> {
+    if (!(await this.underSubject(id, seenAt))) {
       this.refused(id, decodeError(`schema id ${id} is not registered under subject ${this.subject}`, undefined));
       return;
     }

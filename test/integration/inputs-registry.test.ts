@@ -66,9 +66,10 @@ describe('registry lookups from hostile input', () => {
     const codec = new AvroRegistryCodec<SignupEvent>(client, signupEventType, ours, { subject, maxEntries: 500 });
     const body = signupEventType.toBuffer(event);
     const values = Array.from({ length: 20_000 }, (_, i) => frame(1_000_000 + i, body));
-    for (let i = 0; i < values.length; i += 500) await codec.prefetch(values.slice(i, i + 500));
-    // One read of the subject (rate-limited), no GET per unknown id.
-    expect(codec.requests).toBeLessThanOrEqual(3);
+    // Four fetches of 5,000 records each, as four batches would bring them.
+    for (let i = 0; i < values.length; i += 5000) await codec.prefetch(values.slice(i, i + 5000));
+    // One read of the subject per batch (at most one a second), no GET per unknown id.
+    expect(codec.requests).toBeLessThanOrEqual(4);
     expect(codec.cachedSchemas()).toBeLessThanOrEqual(500);
     const r = codec.decode(values[19_999]!);
     expect(r?.ok).toBe(false);
@@ -77,6 +78,23 @@ describe('registry lookups from hostile input', () => {
     await codec.prefetch([frame(known, body)]);
     expect(codec.decode(frame(known, body))).toEqual({ ok: true, value: event });
   }, 120_000);
+
+  it('reads a schema version registered after its subject was last read', async () => {
+    const subject = valueSubject(uniqueName('signups'));
+    await client.register(subject, ours);
+    const codec = new AvroRegistryCodec<SignupEvent>(client, signupEventType, ours, { subject });
+    const body = signupEventType.toBuffer(event);
+    await codec.prefetch([frame(999_999_999, body)]);
+    // A producer registers its next version and writes with it at once.
+    const evolved = {
+      ...ours,
+      fields: [...ours.fields, { name: 'referrer', type: ['null', 'string'], default: null }],
+    };
+    const next = await client.register(subject, evolved);
+    const value = frame(next, avro.Type.forSchema(evolved as avro.Schema).toBuffer({ ...event, referrer: null }));
+    await codec.prefetch([value]);
+    expect(codec.decode(value)).toEqual({ ok: true, value: event });
+  }, 60_000);
 
   it('refuses a writer schema with an array of nulls as AVRO_DECODE, without decoding', async () => {
     const subject = valueSubject(uniqueName('signups'));

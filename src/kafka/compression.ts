@@ -4,7 +4,8 @@
  * KafkaJS 2.2.4 implements only gzip, and gzip without a cap (a 1 MiB batch can inflate to
  * ~1 GiB); snappy, lz4 and zstd throw `KafkaJSNotImplemented`, which stops the consumer on
  * every restart. Here: gzip and zstd from `node:zlib` (in the thread pool, `maxOutputLength`),
- * snappy from `snappyjs` (pure JS; the raw format states its length up front, checked first),
+ * snappy from `snappy` (napi-rs; the raw format states its length up front, checked first;
+ * snappyjs was dropped: a 4-byte literal length can be negative there and loop forever),
  * lz4 frames parsed here and their blocks decoded by `lz4-napi` (lz4_flex), each block into
  * a buffer of the frame's block size, so no block can write past it.
  *
@@ -13,8 +14,8 @@
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { compressFrameSync, uncompress as lz4Block } from 'lz4-napi';
-import snappy from 'snappyjs';
+import { compressFrameSync, uncompressSync as lz4Block } from 'lz4-napi';
+import { compressSync as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 
 /** The codec ids of a record batch's attributes (bits 0-2). */
 export const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -78,7 +79,8 @@ function snappyBlock(buf: Buffer, budget: number, cap: number): Buffer {
   if (length < 0) throw new DecompressError('corrupt', 'snappy: invalid length preamble');
   if (length > budget) throw overCap(cap);
   try {
-    return snappy.uncompress(buf, budget) as Buffer;
+    // The stated length is checked above; the Rust decoder holds the output to it.
+    return snappyUncompress(buf, { asBuffer: true }) as Buffer;
   } catch (err) {
     throw new DecompressError('corrupt', `snappy: ${(err as Error).message}`);
   }
@@ -153,7 +155,8 @@ async function decompressLz4(buf: Buffer, cap: number): Promise<Buffer> {
       try {
         // lz4-napi takes a size-prepended block: the prefix bounds its output buffer.
         const dict = independent || chunks.length === 0 ? undefined : lastBytes(chunks, LZ4_WINDOW);
-        out = await lz4Block(Buffer.concat([prefix, data]), dict);
+        // Synchronous: a block is at most 4 MiB of native decoding (~1 ms).
+        out = lz4Block(Buffer.concat([prefix, data]), dict);
       } catch (err) {
         throw corrupt((err as Error).message);
       }
@@ -208,7 +211,7 @@ export async function compress(codec: Exclude<CodecName, 'none'>, buf: Buffer): 
       return zstdCompress(buf);
     case 'snappy':
       // Raw snappy, as librdkafka writes it; Java clients and brokers read both forms.
-      return Buffer.from(snappy.compress(buf) as Buffer);
+      return snappyCompress(buf);
     case 'lz4':
       return compressFrameSync(buf);
   }

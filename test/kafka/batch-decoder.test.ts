@@ -10,7 +10,13 @@ import {
   setDecoderLimits,
   undecodableBatch,
 } from '../../src/kafka/batch-decoder.js';
-import { CODECS, kafkajsCodecs, registerCompressionCodecs } from '../../src/kafka/compression.js';
+import {
+  CODECS,
+  DecompressError,
+  decompress,
+  kafkajsCodecs,
+  registerCompressionCodecs,
+} from '../../src/kafka/compression.js';
 import { encodeRecord, type RecordInput } from '../../src/kafka/record-encoder.js';
 
 const require = createRequire(import.meta.url);
@@ -142,6 +148,12 @@ describe('batch decoder', () => {
     unknown.writeInt16BE(unknown.readInt16BE(21) | 0x07, 21); // attributes: codec 7
     const { records } = await ours(unknown);
     expect(undecodableBatch(records[0]!.headers)).toMatchObject({ codec: 'unknown(7)', lastOffset: '9' });
+  });
+
+  it('refuses a snappy stream whose literal length is negative (snappyjs looped on it forever)', async () => {
+    // Stated length 10, then a literal with a 4-byte length of 0xfffffffa: -5 in 32-bit JS.
+    const hostile = Buffer.from([0x0a, 0xfc, 0xfa, 0xff, 0xff, 0xff]);
+    await expect(decompress(CODECS.snappy, hostile, 1024)).rejects.toBeInstanceOf(DecompressError);
   });
 
   it('turns a batch of more records than allowed into a stand-in, before decompressing it', async () => {

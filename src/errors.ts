@@ -23,6 +23,26 @@ export const ErrorCodes = {
   UNSAFE_CHARACTERS: { retriable: false, description: 'email field contains control or bidi-override characters' },
   /** A required field other than email is missing or has the wrong type. */
   INVALID_EVENT: { retriable: false, description: 'event is missing a required field or has a wrong type' },
+  /** A record batch that could not be decoded: unknown codec, over the decompression cap, or corrupt. */
+  UNDECODABLE_BATCH: { retriable: false, description: 'record batch could not be decompressed or decoded' },
+  /** More headers (or header bytes) than KAFKA_MAX_RECORD_HEADERS / KAFKA_MAX_RECORD_HEADER_BYTES allow. */
+  TOO_MANY_HEADERS: { retriable: false, description: 'record has too many headers or too many header bytes' },
+  /** The record key is longer than MAX_KEY_BYTES. */
+  KEY_TOO_LONG: { retriable: false, description: 'record key is longer than allowed' },
+  /** The eventId field is longer than MAX_ID_BYTES. */
+  EVENT_ID_TOO_LONG: { retriable: false, description: 'eventId is longer than allowed' },
+  /** The userId field (or the key it falls back to) is longer than MAX_ID_BYTES. */
+  USER_ID_TOO_LONG: { retriable: false, description: 'userId is longer than allowed' },
+  /** A retry-topic record whose efv-* headers are missing, malformed or out of range (forged or broken). */
+  RETRY_HEADERS_INVALID: {
+    retriable: false,
+    description: 'retry record headers are missing, malformed or out of range',
+  },
+  /** A result or dead letter too large for its topic: replaced by this size-capped dead letter. */
+  RESULT_TOO_LARGE: {
+    retriable: false,
+    description: 'result does not fit the topic and was replaced by a capped dead letter',
+  },
   /** The validator could not decide after its retries (DNS, provider, SMTP unavailable). */
   VALIDATION_UNKNOWN: { retriable: true, description: 'validation could not reach a verdict (transient)' },
   /** The validator threw: a bug, never a verdict. */

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { ProcessorError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { producerConfig } from '../kafka/clients.js';
+import { CODECS } from '../kafka/compression.js';
 import { checkSignupFile, readSignupFile } from '../produce/ndjson.js';
 import { signupMessage, type WireFormat } from '../produce/publish-signups.js';
 import { syntheticSignups } from '../sim/synthetic.js';
@@ -81,7 +82,8 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
     let sent = 0;
     const flush = async () => {
       if (batch.length === 0) return;
-      await producer.send({ topic, acks: -1, messages: batch });
+      const compression = CODECS[config.kafka.producerCompression];
+      await producer.send({ topic, acks: -1, messages: batch, ...(compression ? { compression } : {}) });
       sent += batch.length;
       batch = [];
       bar?.update(sent);

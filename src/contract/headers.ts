@@ -41,6 +41,19 @@ export const DLQ_HEADERS = {
   valueDropped: 'efv-value-dropped',
   valueBytes: 'efv-value-bytes',
   valueSha256: 'efv-value-sha256',
+  /** UNDECODABLE_BATCH: the batch's offsets and codec (its raw bytes are the value when they fit). */
+  batchFirstOffset: 'efv-batch-first-offset',
+  batchLastOffset: 'efv-batch-last-offset',
+  batchCodec: 'efv-batch-codec',
+  /** TOO_MANY_HEADERS: what the record had (its headers are not copied). */
+  headerCount: 'efv-header-count',
+  headerBytes: 'efv-header-bytes',
+  /** RESULT_TOO_LARGE: where the record that did not fit was going, and what it was. */
+  originalTopic: 'efv-original-topic',
+  originalErrorCode: 'efv-original-error-code',
+  keyBytes: 'efv-key-bytes',
+  keySha256: 'efv-key-sha256',
+  headersDropped: 'efv-headers-dropped',
 } as const;
 
 /** Headers a replayed record carries on top of the original ones (kept through later failures). */

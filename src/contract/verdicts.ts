@@ -44,6 +44,13 @@ export const DEAD_LETTER_CODES = [
   'EMAIL_TOO_LONG',
   'INVALID_UTF8',
   'UNSAFE_CHARACTERS',
+  'UNDECODABLE_BATCH',
+  'TOO_MANY_HEADERS',
+  'KEY_TOO_LONG',
+  'EVENT_ID_TOO_LONG',
+  'USER_ID_TOO_LONG',
+  'RETRY_HEADERS_INVALID',
+  'RESULT_TOO_LARGE',
   'VALIDATION_UNKNOWN',
   'VALIDATION_ERROR',
 ] as const satisfies readonly ErrorCode[];
@@ -62,6 +69,17 @@ export const DEAD_LETTER_CODE_DOCS: Readonly<Record<DeadLetterCode, string>> = {
   EMAIL_TOO_LONG: 'the email field is over 1024 bytes (RFC 5321 allows 254)',
   INVALID_UTF8: 'the email field is not valid UTF-8 (or holds a lone surrogate)',
   UNSAFE_CHARACTERS: 'control characters or bidirectional overrides inside the address',
+  UNDECODABLE_BATCH:
+    'a record batch that could not be decoded: unknown codec, more than `KAFKA_MAX_DECOMPRESSED_BATCH_BYTES` decompressed (a compression bomb), or corrupt. One dead letter for the whole batch, at its last offset, naming `efv-batch-first-offset`/`-last-offset`/`-codec` and the reason; the value is the raw batch (dropped with its sha256 over 512 KiB). The partition moves on past it',
+  TOO_MANY_HEADERS:
+    'more than `KAFKA_MAX_RECORD_HEADERS` headers or `KAFKA_MAX_RECORD_HEADER_BYTES` header bytes; the headers are counted (`efv-header-count`, `efv-header-bytes`, the first names in the message), not copied',
+  KEY_TOO_LONG: 'record key over 4096 bytes',
+  EVENT_ID_TOO_LONG: '`eventId` over 1024 bytes (every result carries it)',
+  USER_ID_TOO_LONG: "`userId` (or the key a JSON event's `userId` falls back to) over 1024 bytes",
+  RETRY_HEADERS_INVALID:
+    "a record in a retry topic whose `efv-*` headers are missing, malformed or out of range (attempt count not that of its tier, origin not the input topic, due later than its tier's delay): forged or broken, dead-lettered under its own coordinates",
+  RESULT_TOO_LARGE:
+    "a result or dead letter larger than its topic's `max.message.bytes` (read at start): replaced by this dead letter without key, value or headers, keeping the source coordinates, `efv-original-error-code`, `efv-original-topic` and the sizes and sha256 of key and value",
   VALIDATION_UNKNOWN:
     'verdict `unknown` after the last retry (DNS/provider/SMTP unavailable, timeout); reason in `efv-verdict-reason`, every attempt in `efv-retry-history`',
   VALIDATION_ERROR: 'the validator threw (a bug, never a verdict)',

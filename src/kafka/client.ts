@@ -1,5 +1,7 @@
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
+import { installBatchDecoder } from './batch-decoder.js';
+import { registerCompressionCodecs } from './compression.js';
 import type { KafkaOptions } from './options.js';
 import { installRecordEncoder } from './record-encoder.js';
 import { kafkaSecurity } from './security.js';
@@ -40,6 +42,20 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
   // KafkaJS's per-record encoding is the processor's largest CPU cost; see record-encoder.ts.
   const encoder = installRecordEncoder();
   if (encoder.outcome === 'skipped') logger.warn({ reason: encoder.reason }, 'KafkaJS record encoder kept (slower)');
+  // KafkaJS's batch decoder stops the consumer on snappy/lz4/zstd, and its header decoding is
+  // quadratic; see batch-decoder.ts.
+  const decoder = installBatchDecoder({
+    maxDecompressedBytes: options.maxDecompressedBatchBytes,
+    maxHeaders: options.maxRecordHeaders,
+    maxHeaderBytes: options.maxRecordHeaderBytes,
+    maxBatchRecords: options.maxBatchRecords,
+  });
+  if (decoder.outcome === 'skipped')
+    logger.warn(
+      { reason: decoder.reason },
+      'KafkaJS batch decoder kept: snappy, lz4 and zstd input will stop the consumer',
+    );
+  registerCompressionCodecs();
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],

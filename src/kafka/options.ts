@@ -97,6 +97,42 @@ export const kafkaFields = {
     description: 'SASL password (from the Secret in the Helm chart); never logged.',
     secret: true,
   }),
+  maxDecompressedBatchBytes: int({
+    env: 'KAFKA_MAX_DECOMPRESSED_BATCH_BYTES',
+    description:
+      'Bytes one compressed record batch may decompress to; a larger one (a compression bomb) is dead-lettered as UNDECODABLE_BATCH and the partition moves past it.',
+    default: 16 * 1024 * 1024,
+    min: 65_536,
+    max: 268_435_456,
+  }),
+  maxRecordHeaders: int({
+    env: 'KAFKA_MAX_RECORD_HEADERS',
+    description: 'Headers one input record may have; more: dead-lettered as TOO_MANY_HEADERS (headers summarised).',
+    default: 256,
+    min: 1,
+    max: 100_000,
+  }),
+  maxRecordHeaderBytes: int({
+    env: 'KAFKA_MAX_RECORD_HEADER_BYTES',
+    description: 'Bytes of header names and values one input record may have; more: TOO_MANY_HEADERS.',
+    default: 65_536,
+    min: 1024,
+    max: 10_485_760,
+  }),
+  maxBatchRecords: int({
+    env: 'KAFKA_MAX_BATCH_RECORDS',
+    description:
+      'Records one input record batch may hold; a batch claiming more is dead-lettered as UNDECODABLE_BATCH (bounds the memory a small compressed batch can take).',
+    default: 100_000,
+    min: 1000,
+    max: 10_000_000,
+  }),
+  producerCompression: oneOf({
+    env: 'KAFKA_PRODUCER_COMPRESSION',
+    description: 'Compression of the records this process produces (results, retries, dead letters, `produce`).',
+    default: 'none',
+    values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const,
+  }),
   startFrom: oneOf({
     env: 'KAFKA_START_FROM',
     description: 'Where a new group starts reading: earliest (no sign-up is skipped) or latest.',

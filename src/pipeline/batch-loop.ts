@@ -16,6 +16,9 @@ const noop = () => {};
 
 export interface BatchLoopDeps {
   inputTopic: string;
+  /** Retry topics and their delays, tier by tier: a due time further than its tier's delay is not waited for. */
+  retryTopics: readonly string[];
+  retryDelaysMs: readonly number[];
   table: PartitionTable;
   tasks: TaskRunner;
   spans: RecordSpans;
@@ -43,6 +46,7 @@ export class BatchLoop {
     // registry outage throws here and KafkaJS refetches the batch, nothing is dead-lettered.
     if (deps.registry) await deps.registry.prefetch(batch.messages);
     const fromRetry = batch.topic !== deps.inputTopic;
+    const tierDelayMs = deps.retryDelaysMs[deps.retryTopics.indexOf(batch.topic)];
     deps.spans.refresh();
     const live = () => isRunning() && !isStale();
     let sinceYield = 0;
@@ -57,7 +61,7 @@ export class BatchLoop {
       // A retry topic has one delay, so its records come due in offset order: the first one
       // not yet due pauses the partition until it is (unresolved, so it is fetched again).
       if (fromRetry) {
-        const wait = retryDueAt(message.headers) - Date.now();
+        const wait = retryDueAt(message.headers, tierDelayMs) - Date.now();
         if (wait > 0) {
           table.holdUntilDue(st, wait);
           return;

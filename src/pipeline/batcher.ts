@@ -46,7 +46,8 @@ export class LingerBatcher<P extends Queued> {
   private closed = false;
 
   constructor(
-    private readonly options: { batchSize: number; lingerMs: number },
+    /** `maxBytes` (default MAX_REQUEST_BYTES) is read at each cut: the publisher lowers it to the topics' limit. */
+    private readonly options: { batchSize: number; lingerMs: number; maxBytes?: number },
     private readonly send: (batch: P[]) => Promise<void>,
   ) {}
 
@@ -71,7 +72,7 @@ export class LingerBatcher<P extends Queued> {
       this.timer = undefined;
     }
     if (this.sending || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, batchLength(this.queue, this.options.batchSize));
+    const batch = this.queue.splice(0, batchLength(this.queue, this.options.batchSize, this.options.maxBytes));
     this.sending = this.send(batch).finally(() => {
       this.sending = undefined;
       // Whatever accumulated while this request was on the wire goes out at once.

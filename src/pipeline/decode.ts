@@ -3,6 +3,7 @@ import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
 import { type SignupEvent, signupEventType } from '../contract/schemas.js';
 import { fail, ok, ProcessorError, type Result } from '../errors.js';
+import { headerOverflow, undecodableBatch } from '../kafka/batch-decoder.js';
 
 export type InputFormat = 'auto' | 'avro' | 'json';
 
@@ -14,7 +15,24 @@ export interface DecodeOptions {
    * id) are decoded with their writer schema resolved against ours (src/schema-registry/).
    */
   registry?: { decodeFramed(value: Buffer): Result<SignupEvent> | undefined };
+  /**
+   * Checks a retry-topic record's efv-* headers (route.ts `retryHeaderCheck`): the reason
+   * they are invalid, or undefined. Such a record is dead-lettered as RETRY_HEADERS_INVALID.
+   */
+  retryHeaders?: (topic: string, headers: IHeaders | undefined) => string | undefined;
+  /** Longer keys are dead-lettered as KEY_TOO_LONG (default MAX_KEY_BYTES). */
+  maxKeyBytes?: number;
+  /** Longer eventId/userId values are dead-lettered (default MAX_ID_BYTES). */
+  maxIdBytes?: number;
 }
+
+/**
+ * Every result carries the key, eventId and userId (a JSON event without userId gets its
+ * key): a 600 KB key made a 1,172 KiB result, over the broker's limit. Far above any real
+ * identifier, far below a message limit.
+ */
+export const MAX_KEY_BYTES = 4096;
+export const MAX_ID_BYTES = 1024;
 
 /** What the decoder needs of a record besides its value; used to fill optional JSON fields. */
 export interface RecordContext {
@@ -66,6 +84,23 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066
  * another (U+FFFD).
  */
 const LONE_SURROGATE = /\p{Cs}/u;
+
+function tooLong(v: string, max: number): boolean {
+  // A UTF-8 character takes at most 3 bytes per UTF-16 unit, so short strings skip the count.
+  return v.length * 3 > max && Buffer.byteLength(v) > max;
+}
+
+function checkIds(e: SignupEvent, maxIdBytes: number): Result<SignupEvent> {
+  if (typeof e.eventId === 'string' && tooLong(e.eventId, maxIdBytes))
+    return fail(
+      new ProcessorError('EVENT_ID_TOO_LONG', `eventId is ${Buffer.byteLength(e.eventId)} bytes, over ${maxIdBytes}`),
+    );
+  if (typeof e.userId === 'string' && tooLong(e.userId, maxIdBytes))
+    return fail(
+      new ProcessorError('USER_ID_TOO_LONG', `userId is ${Buffer.byteLength(e.userId)} bytes, over ${maxIdBytes}`),
+    );
+  return ok(e);
+}
 
 function checkEvent(e: SignupEvent): Result<SignupEvent> {
   if (typeof e.email !== 'string' || e.email.length === 0) {
@@ -170,6 +205,31 @@ export function decodeSignup(
   rec: RecordContext,
   options: DecodeOptions,
 ): Result<SignupEvent> {
+  // Marks set by the batch decoder (src/kafka/batch-decoder.ts) before the value means anything.
+  const batch = undecodableBatch(headers);
+  if (batch) {
+    return fail(
+      new ProcessorError(
+        'UNDECODABLE_BATCH',
+        `record batch of ${rec.topic}[${rec.partition}] at offsets ${batch.firstOffset}-${batch.lastOffset} (${batch.codec}, ${batch.batchBytes} bytes) could not be decoded: ${batch.reason}`,
+      ),
+    );
+  }
+  const overflow = headerOverflow(headers);
+  if (overflow) {
+    return fail(
+      new ProcessorError(
+        'TOO_MANY_HEADERS',
+        `record has ${overflow.count} headers in ${overflow.bytes} bytes (first: ${overflow.names.join(', ')}); headers were not kept`,
+      ),
+    );
+  }
+  const forged = options.retryHeaders?.(rec.topic, headers);
+  if (forged) return fail(new ProcessorError('RETRY_HEADERS_INVALID', `retry record headers are invalid: ${forged}`));
+  const maxKeyBytes = options.maxKeyBytes ?? MAX_KEY_BYTES;
+  if (rec.key && rec.key.length > maxKeyBytes) {
+    return fail(new ProcessorError('KEY_TOO_LONG', `record key is ${rec.key.length} bytes, over ${maxKeyBytes}`));
+  }
   if (value === null || value.length === 0) {
     return fail(new ProcessorError('NULL_VALUE', 'record value is null or empty (tombstone)'));
   }
@@ -184,8 +244,13 @@ export function decodeSignup(
   // With a registry, a leading 0 is the wire format's magic byte (a raw Avro SignupEvent
   // would need an empty eventId to start with it); JSON never starts with it.
   const framed = options.registry?.decodeFramed(value);
-  if (framed) return framed.ok ? checkEvent(framed.value) : framed;
+  const maxIdBytes = options.maxIdBytes ?? MAX_ID_BYTES;
+  if (framed) {
+    const checked = framed.ok ? checkEvent(framed.value) : framed;
+    return checked.ok ? checkIds(checked.value, maxIdBytes) : checked;
+  }
   const format = formatOf(value, headers, options.format);
   if (format instanceof ProcessorError) return fail(format);
-  return format === 'json' ? decodeJson(value, rec) : decodeAvro(value);
+  const decoded = format === 'json' ? decodeJson(value, rec) : decodeAvro(value);
+  return decoded.ok ? checkIds(decoded.value, maxIdBytes) : decoded;
 }

@@ -11,6 +11,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import type { ProcessorError } from '../errors.js';
 import { processorConsumerConfig, producerConfig } from '../kafka/clients.js';
+import { topicMessageLimits } from '../kafka/message-limits.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
 import { RegistrySerdes } from '../schema-registry/serdes.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -23,6 +24,7 @@ import type { ProcessorObserver, ProcessorState } from './observer.js';
 import { type PartitionStats, PartitionTable } from './partition-table.js';
 import { BatchPublisher } from './publish.js';
 import { type RecordTask, TaskRunner } from './record-task.js';
+import { retryHeaderCheck } from './records.js';
 import type { RoutingPolicy } from './routing.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
 import { type ConsumedOffset, type Decision, TransactionalPublisher } from './transactions.js';
@@ -127,6 +129,8 @@ export class Processor {
           batchSize: p.publishBatchSize,
           lingerMs: Math.max(p.publishLingerMs, 50),
           transactionalId: transactionalIdOf(config),
+          deadLetterTopic: config.topics.deadLetter,
+          compression: config.kafka.producerCompression,
         },
         {
           prepare: (tasks) => this.prepareTransaction(tasks),
@@ -138,7 +142,12 @@ export class Processor {
     } else {
       this.publisher = new BatchPublisher(
         () => deps.kafka.producer(producerConfig()),
-        { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs },
+        {
+          batchSize: p.publishBatchSize,
+          lingerMs: p.publishLingerMs,
+          deadLetterTopic: config.topics.deadLetter,
+          compression: config.kafka.producerCompression,
+        },
         publisherLog,
         onPublishBatch,
       );
@@ -164,6 +173,11 @@ export class Processor {
       decodeOptions: {
         format: p.inputFormat,
         maxMessageBytes: p.maxMessageBytes,
+        retryHeaders: retryHeaderCheck(
+          config.topics.input,
+          this.retryTopics,
+          p.retryDelays.map((d) => d.ms),
+        ),
         ...(this.registry ? { registry: this.registry } : {}),
       },
       policy,
@@ -177,6 +191,8 @@ export class Processor {
     });
     this.batches = new BatchLoop({
       inputTopic: config.topics.input,
+      retryTopics: this.retryTopics,
+      retryDelaysMs: p.retryDelays.map((d) => d.ms),
       table: this.table,
       tasks,
       spans,
@@ -272,6 +288,16 @@ export class Processor {
     });
     await this.publisher.connect();
     this.publisher.setPartitionCounts(await this.outputPartitionCounts());
+    // Records are kept under the output topics' max.message.bytes (see MessageSizeGuard).
+    const out = this.config.topics;
+    this.publisher.setMessageLimits(
+      await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics], (err) =>
+        this.log.warn(
+          { err: err.message },
+          'max.message.bytes of the output topics unknown; assuming the broker default',
+        ),
+      ),
+    );
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.

@@ -1,12 +1,13 @@
-import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
+import type { CodecName } from '../kafka/compression.js';
+import { CODECS } from '../kafka/compression.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
+import { partitionForKey } from '../kafka/murmur2.js';
 import type { Logger } from '../telemetry/logger.js';
-import { LingerBatcher, type Queued } from './batcher.js';
-import type { OutgoingRecord } from './records.js';
+import { LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
+import { cappedDeadLetter, type OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
-
-/** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
-const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 interface Group {
   /** `partitionId(topic, partition)` */
@@ -32,7 +33,6 @@ export function acknowledgedPartitions(metadata: RecordMetadata[]): Set<string> 
  */
 export class PartitionAssigner {
   private partitionCounts: ReadonlyMap<string, number> = new Map();
-  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
   private roundRobin = 0;
 
   setPartitionCounts(counts: ReadonlyMap<string, number>): void {
@@ -43,23 +43,8 @@ export class PartitionAssigner {
     const n = this.partitionCounts.get(record.topic);
     if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
     if (record.key === null) return this.roundRobin++ % n;
-    let meta = this.metadataByCount.get(n);
-    if (!meta) {
-      meta = Array.from({ length: n }, (_, partitionId) => ({
-        partitionErrorCode: 0,
-        partitionId,
-        leader: 0,
-        replicas: [],
-        isr: [],
-        offlineReplicas: [],
-      }));
-      this.metadataByCount.set(n, meta);
-    }
-    return javaCompatiblePartitioner({
-      topic: record.topic,
-      partitionMetadata: meta,
-      message: { key: record.key, value: null },
-    });
+    // KafkaJS's own murmur2 is quadratic in the key length (see src/kafka/murmur2.ts).
+    return partitionForKey(record.key, n);
   }
 }
 
@@ -70,6 +55,64 @@ export interface PublisherOptions {
   attempts?: number;
   /** An attempt that has not been acknowledged by then counts as failed. */
   sendTimeoutMs?: number;
+  /** Where a record too large for its topic goes instead, as a capped dead letter (RESULT_TOO_LARGE). */
+  deadLetterTopic?: string;
+  /** KAFKA_PRODUCER_COMPRESSION. */
+  compression?: CodecName;
+}
+
+/** Record batch header (61 bytes) and a record's worst-case varints: what the broker counts besides the bytes. */
+const BATCH_OVERHEAD = 61;
+const RECORD_OVERHEAD = 36;
+const HEADER_OVERHEAD = 10;
+
+/** An upper bound of the record batch one record makes, as the broker measures it against max.message.bytes. */
+export function batchBytesOf(r: OutgoingRecord): number {
+  let n = BATCH_OVERHEAD + RECORD_OVERHEAD;
+  if (r.key !== null) n += Buffer.byteLength(r.key);
+  if (r.value !== null) n += r.value.length;
+  for (const k in r.headers) n += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(r.headers[k]!);
+  return n;
+}
+
+/** The errors that mean a record (or its batch) is too large for the topic: never transient. */
+export function isTooLarge(err: unknown): boolean {
+  const type = (err as { type?: string } | undefined)?.type;
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
+}
+
+/**
+ * Keeps records under their topics' `max.message.bytes`: a record that cannot fit is
+ * replaced by a capped dead letter (`cappedDeadLetter`), and the batcher's byte cap per
+ * request is held below the smallest limit, so no partition's batch passes it.
+ */
+export class MessageSizeGuard {
+  private limits: ReadonlyMap<string, number> = new Map();
+
+  constructor(
+    private readonly deadLetterTopic: string | undefined,
+    private readonly batcherOptions: { maxBytes?: number },
+  ) {}
+
+  setLimits(limits: ReadonlyMap<string, number>): void {
+    this.limits = limits;
+    const smallest = Math.min(MAX_REQUEST_BYTES, ...limits.values());
+    // The batcher's estimate leaves out the batch header; keep room for it and for varints.
+    this.batcherOptions.maxBytes = Math.max(1024, Math.floor(smallest * 0.9) - BATCH_OVERHEAD);
+  }
+
+  limitOf(topic: string): number {
+    return this.limits.get(topic) ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** The record, or its capped dead letter when it cannot fit its topic (or `force`). */
+  fit(record: OutgoingRecord, force = false): OutgoingRecord {
+    if (!this.deadLetterTopic) return record;
+    const size = batchBytesOf(record);
+    const limit = this.limitOf(record.topic);
+    if (!force && size <= limit) return record;
+    return cappedDeadLetter(record, this.deadLetterTopic, limit, size);
+  }
 }
 
 /**
@@ -85,6 +128,9 @@ export class BatchPublisher {
   private readonly sendTimeoutMs: number;
   private producer: Producer;
   private readonly partitions = new PartitionAssigner();
+  private readonly batcherOptions: { batchSize: number; lingerMs: number; maxBytes?: number };
+  private readonly sizes: MessageSizeGuard;
+  private readonly compression: number;
 
   /**
    * Takes a factory rather than a producer: after a failed or stalled attempt the producer
@@ -100,7 +146,15 @@ export class BatchPublisher {
     this.attempts = options.attempts ?? 20;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.producer = createProducer();
-    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
+    this.compression = CODECS[options.compression ?? 'none'];
+    this.batcherOptions = { batchSize: options.batchSize, lingerMs: options.lingerMs };
+    this.sizes = new MessageSizeGuard(options.deadLetterTopic, this.batcherOptions);
+    this.batcher = new LingerBatcher(this.batcherOptions, (batch) => this.send(batch));
+  }
+
+  /** Output topics' `max.message.bytes` (see `topicMessageLimits`). */
+  setMessageLimits(limits: ReadonlyMap<string, number>): void {
+    this.sizes.setLimits(limits);
   }
 
   async connect(): Promise<void> {
@@ -108,7 +162,8 @@ export class BatchPublisher {
   }
 
   publish(record: OutgoingRecord): Promise<void> {
-    return this.batcher.enqueue((resolve, reject) => ({ record, resolve, reject }));
+    const fitted = this.sizes.fit(record);
+    return this.batcher.enqueue((resolve, reject) => ({ record: fitted, resolve, reject }));
   }
 
   /** Records waiting to be sent. */
@@ -161,6 +216,11 @@ export class BatchPublisher {
             `send resolved without an acknowledgement for ${failed.map((g) => `${g.topic}[${g.partition}]`).join(', ')}`,
           );
       } catch (err) {
+        if (isTooLarge(err)) {
+          // Not transient: find the record(s) that do not fit, one at a time, and cap them.
+          await this.sendOneByOne(remaining);
+          return;
+        }
         failed = remaining;
         lastErr = err as Error;
       }
@@ -181,6 +241,52 @@ export class BatchPublisher {
     for (const g of remaining) for (const p of g.pending) p.reject(lastErr ?? new Error('publish failed'));
   }
 
+  /**
+   * After MESSAGE_TOO_LARGE (the broker names no record): every record alone, and one still
+   * too large alone is replaced by its capped dead letter. Other failures take the usual
+   * retries, one record at a time.
+   */
+  private async sendOneByOne(groups: Group[]): Promise<void> {
+    this.log.warn(
+      { records: groups.reduce((n, g) => n + g.pending.length, 0) },
+      'a batch was too large for the broker; sending its records one by one',
+    );
+    for (const g of groups) {
+      for (const p of g.pending) {
+        let record = p.record;
+        let forced = false;
+        for (;;) {
+          const partition = this.partitions.partitionOf(record);
+          const single: Group = {
+            id: partitionId(record.topic, partition),
+            topic: record.topic,
+            partition,
+            messages: [{ key: record.key, value: record.value, headers: record.headers, partition }],
+            pending: [p],
+          };
+          try {
+            const acknowledged = await this.sendGroups([single]);
+            if (!acknowledged.has(single.id)) throw new Error('send resolved without an acknowledgement');
+            p.resolve();
+            break;
+          } catch (err) {
+            if (isTooLarge(err) && !forced) {
+              this.log.warn(
+                { topic: record.topic },
+                'record too large for its topic; publishing a capped dead letter instead',
+              );
+              record = this.sizes.fit(record, true);
+              forced = true;
+              continue;
+            }
+            p.reject(err as Error);
+            break;
+          }
+        }
+      }
+    }
+  }
+
   /** One `sendBatch` of the groups (acks=all, bounded in time); the topic-partitions acknowledged. */
   private async sendGroups(groups: Group[]): Promise<Set<string>> {
     const byTopic = new Map<string, Message[]>();
@@ -195,6 +301,7 @@ export class BatchPublisher {
         this.producer.sendBatch({
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           acks: -1,
+          ...(this.compression ? { compression: this.compression } : {}),
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(

@@ -120,9 +120,14 @@ export class TaskRunner {
   private async validate(task: RecordTask): Promise<Outcome> {
     const email = task.event!.email;
     try {
+      // The deadline also aborts the event's I/O (queued and in-flight provider requests,
+      // DNS, SMTP): no request starts, and none is paid for, after the event was answered.
+      // Only validations that need I/O come here (validateNow answers the rest).
+      const deadline = new AbortController();
+      const signal = AbortSignal.any([task.st.abort.signal, deadline.signal]);
       // Check spans (dns, provider, smtp) become children of this record's process span.
-      const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal: task.st.abort.signal }));
-      return this.judged(task, (await this.deps.deadlines.race(run)) ?? timeoutVerdict(email));
+      const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal }));
+      return this.judged(task, (await this.deps.deadlines.race(run, deadline)) ?? timeoutVerdict(email));
     } catch (err) {
       if (task.st.revoked) return this.judged(task, timeoutVerdict(email));
       return {

@@ -12,12 +12,15 @@ import {
 import { headerText } from '../contract/read-header.js';
 import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../contract/schemas.js';
 import type { ProcessorError } from '../errors.js';
+import { headerOverflow, undecodableBatch } from '../kafka/batch-decoder.js';
 import type { Verdict } from '../validation/types.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
 /** A record the processor writes: a result, a retry or a dead letter, before it is batched. */
 export interface OutgoingRecord {
   topic: string;
+  /** The input record it answers (not sent): named by a capped dead letter that replaces it. */
+  source?: { topic: string; partition: number; offset: string };
   key: Buffer | string | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
@@ -64,6 +67,7 @@ export function resultRecord(
   };
   return {
     topic,
+    source: src,
     key,
     value: encode(topic, result),
     headers: {
@@ -102,10 +106,59 @@ export function retryStateOf(headers: IHeaders | undefined, src: SourceCoordinat
   };
 }
 
-/** When a retry record becomes due; a record without the header is due at once. */
-export function retryDueAt(headers: IHeaders | undefined): number {
+/** How far a retry record's due time may lie beyond its tier's delay (clock skew between replicas). */
+export const RETRY_CLOCK_SLACK_MS = 60_000;
+/** Node fires a timer longer than 2^31-1 ms after 1 ms: a far due time would busy-loop pause/fetch. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * When a retry record becomes due; a record without the header is due at once. A due time
+ * further away than its tier's delay (plus slack), or than a timer can wait, is not waited
+ * for: the record is due now, and `retryHeaderCheck` dead-letters it as forged.
+ */
+export function retryDueAt(headers: IHeaders | undefined, tierDelayMs = MAX_TIMER_MS, now = Date.now()): number {
   const due = Number(headerText(headers, DLQ_HEADERS.retryDueAt));
-  return Number.isFinite(due) ? due : 0;
+  if (!Number.isFinite(due)) return 0;
+  return due - now > Math.min(MAX_TIMER_MS, tierDelayMs + RETRY_CLOCK_SLACK_MS) ? 0 : due;
+}
+
+/**
+ * Checks the efv-* headers of a record read from a retry topic: whoever can write to a
+ * retry topic could otherwise skip retries (efv-attempts), claim a false origin
+ * (efv-source-*) or park a partition (efv-retry-due-at). A record of tier i (0-based) was
+ * written after attempt i+1, from the input topic, due at most its tier's delay after it was
+ * written. Anything else is RETRY_HEADERS_INVALID.
+ */
+export function retryHeaderCheck(
+  inputTopic: string,
+  retryTopics: readonly string[],
+  delaysMs: readonly number[],
+): (topic: string, headers: IHeaders | undefined) => string | undefined {
+  return (topic, headers) => {
+    const tier = retryTopics.indexOf(topic);
+    if (tier < 0) return undefined;
+    const attempts = headerText(headers, DLQ_HEADERS.attempts);
+    if (attempts !== String(tier + 1))
+      return `${DLQ_HEADERS.attempts} is ${JSON.stringify(attempts?.slice(0, 20) ?? null)}, expected ${tier + 1} in ${topic}`;
+    const source = headerText(headers, DLQ_HEADERS.topic);
+    if (source !== inputTopic) return `${DLQ_HEADERS.topic} does not name the input topic`;
+    const partition = headerText(headers, DLQ_HEADERS.partition) ?? '';
+    const offset = headerText(headers, DLQ_HEADERS.offset) ?? '';
+    if (!/^\d{1,10}$/.test(partition) || Number(partition) > 2 ** 31 - 1)
+      return `${DLQ_HEADERS.partition} is not a partition number`;
+    if (!/^\d{1,19}$/.test(offset)) return `${DLQ_HEADERS.offset} is not an offset`;
+    const dueRaw = headerText(headers, DLQ_HEADERS.retryDueAt) ?? '';
+    const due = Number(dueRaw);
+    if (!/^\d{1,16}$/.test(dueRaw) || !Number.isSafeInteger(due))
+      return `${DLQ_HEADERS.retryDueAt} is not epoch milliseconds`;
+    const delay = delaysMs[tier] ?? 0;
+    if (due - Date.now() > delay + RETRY_CLOCK_SLACK_MS)
+      return `${DLQ_HEADERS.retryDueAt} is ${due - Date.now()} ms away, more than the ${delay} ms delay of ${topic}`;
+    const first = headerText(headers, DLQ_HEADERS.firstFailureAt);
+    if (first !== undefined && !Number.isFinite(Date.parse(first)))
+      return `${DLQ_HEADERS.firstFailureAt} is not a time`;
+    return undefined;
+  };
 }
 
 /** The original key, value and headers, with the attempt history, for a later try. */
@@ -129,7 +182,7 @@ export function retryRecord(
   headers[DLQ_HEADERS.retryHistory] = appendHistory(state.history, reason, now);
   headers[DLQ_HEADERS.retryDueAt] = String(now + delayMs);
   headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
-  return { topic, key: message.key, value: message.value, headers };
+  return { topic, source: state.origin, key: message.key, value: message.value, headers };
 }
 
 function appendHistory(history: string, reason: string, at: number): string {
@@ -168,6 +221,17 @@ export function deadLetterRecord(
   headers[DLQ_HEADERS.lastFailureAt] = now;
   headers[DLQ_HEADERS.version] = PROCESSOR_VERSION;
   if (extra.verdictReason) headers[DLQ_HEADERS.verdictReason] = extra.verdictReason;
+  const batch = undecodableBatch(message.headers);
+  if (batch) {
+    headers[DLQ_HEADERS.batchFirstOffset] = batch.firstOffset;
+    headers[DLQ_HEADERS.batchLastOffset] = batch.lastOffset;
+    headers[DLQ_HEADERS.batchCodec] = batch.codec;
+  }
+  const overflow = headerOverflow(message.headers);
+  if (overflow) {
+    headers[DLQ_HEADERS.headerCount] = String(overflow.count);
+    headers[DLQ_HEADERS.headerBytes] = String(overflow.bytes);
+  }
   let value = message.value;
   if (value && value.length > DLQ_MAX_VALUE_BYTES) {
     headers[DLQ_HEADERS.valueDropped] = 'true';
@@ -181,7 +245,7 @@ export function deadLetterRecord(
       ? appendHistory(history, extra.verdictReason, nowMs)
       : history;
   }
-  return { topic, key: message.key, value, headers };
+  return { topic, source: src, key: message.key, value, headers };
 }
 
 function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buffer>): void {
@@ -195,7 +259,68 @@ function copyHeaders(from: IHeaders | undefined, to: Record<string, string | Buf
     )
       continue;
     // KafkaJS hands repeated headers as an array; keep the first, as most clients read it.
+    // A null header value (Kafka allows it; KafkaJS hands it as null) is left out: an
+    // OutgoingRecord's headers are bytes, and a null one made sizing the record throw.
     const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) to[k] = first;
+    if (first === undefined || first === null) continue;
+    // A header named __proto__ must stay a header, not become the object's prototype.
+    if (k === '__proto__')
+      Object.defineProperty(to, k, { value: first, enumerable: true, writable: true, configurable: true });
+    else to[k] = first;
   }
+}
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * What is published instead of a record too large for its topic (a result carrying a huge
+ * key or id, a dead letter whose key and value together pass the broker's limit): a dead
+ * letter of a few hundred bytes that keeps the source coordinates, the original error code
+ * and the sizes and sha256 of the key and value, so the input can still be found and
+ * replayed from its source topic. Key, value and other headers are dropped.
+ */
+export function cappedDeadLetter(
+  record: OutgoingRecord,
+  deadLetterTopic: string,
+  limit: number,
+  size: number,
+): OutgoingRecord {
+  const h = record.headers;
+  const str = (name: string) => {
+    const v = h[name];
+    return v === undefined ? undefined : v.toString().slice(0, 200);
+  };
+  const src = record.source;
+  const now = new Date().toISOString();
+  const headers: Record<string, string> = {
+    [DLQ_HEADERS.code]: 'RESULT_TOO_LARGE',
+    [DLQ_HEADERS.message]: `a record of ${size} bytes for ${record.topic.slice(0, 200)} does not fit its ${limit}-byte limit; key, value and headers dropped`,
+    [DLQ_HEADERS.retriable]: 'false',
+    [DLQ_HEADERS.originalTopic]: record.topic.slice(0, 249),
+    [DLQ_HEADERS.lastFailureAt]: now,
+    [DLQ_HEADERS.version]: PROCESSOR_VERSION,
+    [DLQ_HEADERS.valueDropped]: 'true',
+    [DLQ_HEADERS.headersDropped]: String(Object.keys(h).length),
+  };
+  const code = str(DLQ_HEADERS.code);
+  if (code) headers[DLQ_HEADERS.originalErrorCode] = code;
+  for (const name of [DLQ_HEADERS.timestamp, DLQ_HEADERS.attempts, DLQ_HEADERS.firstFailureAt, 'traceparent']) {
+    const v = str(name);
+    if (v !== undefined) headers[name] = v;
+  }
+  const topic = src?.topic ?? str(DLQ_HEADERS.topic);
+  const partition = src ? String(src.partition) : str(DLQ_HEADERS.partition);
+  const offset = src?.offset ?? str(DLQ_HEADERS.offset);
+  if (topic !== undefined) headers[DLQ_HEADERS.topic] = topic.slice(0, 249);
+  if (partition !== undefined) headers[DLQ_HEADERS.partition] = partition;
+  if (offset !== undefined) headers[DLQ_HEADERS.offset] = offset;
+  if (record.key !== null) {
+    headers[DLQ_HEADERS.keyBytes] = String(Buffer.byteLength(record.key));
+    headers[DLQ_HEADERS.keySha256] = sha256(record.key);
+  }
+  if (record.value !== null) {
+    headers[DLQ_HEADERS.valueBytes] = String(record.value.length);
+    headers[DLQ_HEADERS.valueSha256] = sha256(record.value);
+  }
+  return { topic: deadLetterTopic, ...(src ? { source: src } : {}), key: null, value: null, headers };
 }

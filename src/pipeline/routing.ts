@@ -46,6 +46,8 @@ export interface RoutingPolicy {
 /** The record being routed: what it was, where it came from, how often it was tried. */
 export interface RoutedInput {
   readonly message: KafkaMessage;
+  /** Where this record itself was read (a retry topic's record, or the input's). */
+  readonly source?: SourceCoordinates;
   /** The original input record, reported in results and dead letters (also after retries). */
   readonly origin: SourceCoordinates;
   readonly retry: RetryState | null;
@@ -71,9 +73,11 @@ export function route(policy: RoutingPolicy, input: RoutedInput, outcome: Outcom
   if ('error' in outcome || input.event === null) {
     const error =
       'error' in outcome ? outcome.error : new ProcessorError('VALIDATION_ERROR', 'a verdict without its event');
+    // Forged retry headers name no origin worth trusting: the dead letter names the record itself.
+    const at = error.code === 'RETRY_HEADERS_INVALID' ? (input.source ?? origin) : origin;
     return {
       destination: 'deadLetter',
-      record: deadLetterRecord(message, origin, error, policy.topics.deadLetter, { retry }),
+      record: deadLetterRecord(message, at, error, policy.topics.deadLetter, { retry }),
       code: error.code,
     };
   }
@@ -81,9 +85,9 @@ export function route(policy: RoutingPolicy, input: RoutedInput, outcome: Outcom
   const judged = destinationOf(verdict, policy.riskyRoute);
   if (judged !== 'deadLetter') {
     const topic = policy.topics[judged];
-    return {
-      destination: judged,
-      record: resultRecord(
+    let record: OutgoingRecord;
+    try {
+      record = resultRecord(
         input.event,
         verdict,
         origin,
@@ -91,9 +95,19 @@ export function route(policy: RoutingPolicy, input: RoutedInput, outcome: Outcom
         outcome.durationMicros,
         topic,
         policy.encodeResult,
-      ),
-      code: null,
-    };
+      );
+    } catch (err) {
+      // A result that cannot be encoded is this record's problem, not a reason to stop.
+      const error = new ProcessorError('VALIDATION_ERROR', `result could not be encoded: ${(err as Error).message}`, {
+        cause: err,
+      });
+      return {
+        destination: 'deadLetter',
+        record: deadLetterRecord(message, origin, error, policy.topics.deadLetter, { retry }),
+        code: 'VALIDATION_ERROR',
+      };
+    }
+    return { destination: judged, record, code: null };
   }
   // Every unknown reason is transient (timeouts, unavailable dependencies): try again later
   // from a retry topic, so the input partition never waits for a dependency.

@@ -1,4 +1,5 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { CODECS, type CodecName } from '../kafka/compression.js';
 import {
   consumerGeneration,
   type GroupMember,
@@ -8,7 +9,13 @@ import {
 } from '../kafka/group-fencing.js';
 import type { Logger } from '../telemetry/logger.js';
 import { batchLength, LingerBatcher, type Queued } from './batcher.js';
-import { acknowledgedPartitions, type OutgoingRecord, PartitionAssigner, partitionId } from './publish.js';
+import {
+  acknowledgedPartitions,
+  MessageSizeGuard,
+  type OutgoingRecord,
+  PartitionAssigner,
+  partitionId,
+} from './publish.js';
 
 export interface ConsumedOffset {
   topic: string;
@@ -51,6 +58,10 @@ export interface TransactionalOptions {
   retryDelayMs?: number;
   /** How long a retry after a group fencing error waits for the consumer to rejoin (default 30 s). */
   rejoinWaitMs?: number;
+  /** Where a record too large for its topic goes instead, as a capped dead letter (RESULT_TOO_LARGE). */
+  deadLetterTopic?: string;
+  /** KAFKA_PRODUCER_COMPRESSION. */
+  compression?: CodecName;
 }
 
 /** Errors of the group coordinator saying this member's generation is over: wait for the rejoin. */
@@ -205,7 +216,23 @@ export class TransactionalPublisher<M> {
       throw new Error(`exactly-once needs consumer-group fencing of its offset commits: ${fencing.reason}`);
     requireStableOffsets(groupId);
     this.producer = makeProducer();
-    this.batcher = new LingerBatcher(options, (batch) => this.send(batch));
+    const batcherOptions: { batchSize: number; lingerMs: number; maxBytes?: number } = {
+      batchSize: options.batchSize,
+      lingerMs: options.lingerMs,
+    };
+    // A record too large for its topic would fail the transaction, and the restart would
+    // meet it again: it is replaced by a capped dead letter before it joins one.
+    this.sizes = new MessageSizeGuard(options.deadLetterTopic, batcherOptions);
+    this.compression = CODECS[options.compression ?? 'none'];
+    this.batcher = new LingerBatcher(batcherOptions, (batch) => this.send(batch));
+  }
+
+  private readonly sizes: MessageSizeGuard;
+  private readonly compression: number;
+
+  /** Output topics' `max.message.bytes` (see `topicMessageLimits`). */
+  setMessageLimits(limits: ReadonlyMap<string, number>): void {
+    this.sizes.setLimits(limits);
   }
 
   async connect(): Promise<void> {
@@ -231,7 +258,8 @@ export class TransactionalPublisher<M> {
 
   publish(record: OutgoingRecord, meta: M): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
+    const fitted = this.sizes.fit(record);
+    return this.batcher.enqueue((resolve, reject) => ({ record: fitted, meta, resolve, reject }));
   }
 
   pendingCount(): number {
@@ -361,7 +389,13 @@ export class TransactionalPublisher<M> {
       const topicMessages: TopicMessages[] = [{ topic, messages }];
       // A send that resolves without acknowledging its partition did not deliver it
       // (see BatchPublisher.send): committing would commit its inputs without their results.
-      const acknowledged = acknowledgedPartitions(await txn.sendBatch({ topicMessages, acks: -1 }));
+      const acknowledged = acknowledgedPartitions(
+        await txn.sendBatch({
+          topicMessages,
+          acks: -1,
+          ...(this.compression ? { compression: this.compression } : {}),
+        }),
+      );
       if (!acknowledged.has(id)) throw new MissingAcknowledgement(`send resolved without an acknowledgement for ${id}`);
     });
     const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');

@@ -66,6 +66,32 @@ export class SchemaRegistryClient {
   }
 
   /**
+   * The ids of every version registered under a subject (GET /subjects/{s}/versions, then
+   * each version); empty when the subject does not exist.
+   */
+  async idsUnderSubject(subject: string, concurrency = 4): Promise<Set<number>> {
+    const path = `/subjects/${encodeURIComponent(subject)}/versions`;
+    let versions: unknown;
+    try {
+      versions = await this.request('GET', path);
+    } catch (err) {
+      if (err instanceof SchemaRegistryError && err.status === 404) return new Set();
+      throw err;
+    }
+    if (!Array.isArray(versions)) throw new SchemaRegistryError(`${path}: not a list of versions`, 200);
+    const ids = new Set<number>();
+    const queue = versions.filter((v): v is number => Number.isInteger(v));
+    const worker = async () => {
+      for (let v = queue.shift(); v !== undefined; v = queue.shift()) {
+        const body = (await this.request('GET', `${path}/${v}`)) as { id?: unknown };
+        if (typeof body.id === 'number') ids.add(body.id);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    return ids;
+  }
+
+  /**
    * Registers a schema under a subject, or finds it if it is already there (the registry
    * answers the existing id); returns the schema id.
    */

@@ -9,6 +9,7 @@ import {
 import type { Result } from '../errors.js';
 import { SchemaRegistryClient } from './client.js';
 import { AvroRegistryCodec } from './codec.js';
+import { valueSubject } from './wire-format.js';
 
 /**
  * What the processor needs of the registry when SCHEMA_REGISTRY_URL is set: sign-ups read
@@ -22,16 +23,28 @@ export class RegistrySerdes {
   readonly signups: AvroRegistryCodec<SignupEvent>;
   readonly results: AvroRegistryCodec<ValidationResult>;
 
-  constructor(readonly client: SchemaRegistryClient) {
-    this.signups = new AvroRegistryCodec(client, signupEventType, loadSchema('SignupEvent') as object);
+  constructor(
+    readonly client: SchemaRegistryClient,
+    /** The input topic: only ids registered under its `<topic>-value` subject are read. */
+    inputTopic?: string,
+  ) {
+    this.signups = new AvroRegistryCodec(
+      client,
+      signupEventType,
+      loadSchema('SignupEvent') as object,
+      inputTopic ? { subject: valueSubject(inputTopic) } : {},
+    );
     this.results = new AvroRegistryCodec(client, validationResultType, loadSchema('ValidationResult') as object);
   }
 
-  static fromConfig(config: Pick<Config, 'schemaRegistry'>): RegistrySerdes | undefined {
+  static fromConfig(
+    config: Pick<Config, 'schemaRegistry'> & Partial<Pick<Config, 'topics'>>,
+  ): RegistrySerdes | undefined {
     const o = config.schemaRegistry;
     if (!o.url) return undefined;
     return new RegistrySerdes(
       new SchemaRegistryClient({ url: o.url, username: o.username, password: o.password, timeoutMs: o.timeoutMs }),
+      config.topics?.input,
     );
   }
 

@@ -26,6 +26,9 @@ const DECODE_CODES = new Set([
   'EMAIL_TOO_LONG',
   'INVALID_UTF8',
   'UNSAFE_CHARACTERS',
+  'KEY_TOO_LONG',
+  'EVENT_ID_TOO_LONG',
+  'USER_ID_TOO_LONG',
 ]);
 
 const rec = { key: Buffer.from('user-1'), timestamp: '1764300000000', topic: 'signups', partition: 0, offset: '7' };

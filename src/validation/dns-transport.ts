@@ -98,7 +98,7 @@ export class DnsTransport {
     name: string,
     type: RecordType,
     signal?: AbortSignal,
-  ): Promise<{ response: DnsResponse; truncated: boolean }> {
+  ): Promise<Exchanged> {
     const id = randomInt(0, 65536);
     const query = dnsPacket.encode({
       type: 'query',
@@ -108,19 +108,7 @@ export class DnsTransport {
     });
     return new Promise((resolve, reject) => {
       const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-      let settled = false;
-      const finish = (err: Error | null, value?: { response: DnsResponse; truncated: boolean }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.close();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onAbort = () => finish(new DnsTransportError('aborted'));
-      const timer = setTimeout(() => finish(new DnsTransportError('timeout')), this.options.timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = exchangeEnd(resolve, reject, this.options.timeoutMs, signal, () => socket.close());
       socket.on('error', () => finish(new DnsTransportError('network')));
       socket.on('message', (msg, rinfo) => {
         if (rinfo.port !== server.port || !sameHost(rinfo.address, server.host)) return;
@@ -147,7 +135,7 @@ export class DnsTransport {
     name: string,
     type: RecordType,
     signal?: AbortSignal,
-  ): Promise<{ response: DnsResponse; truncated: boolean }> {
+  ): Promise<Exchanged> {
     const id = randomInt(0, 65536);
     const query = dnsPacket.streamEncode({
       type: 'query',
@@ -158,19 +146,7 @@ export class DnsTransport {
     return new Promise((resolve, reject) => {
       const socket = new TcpSocket();
       let buffered = Buffer.alloc(0);
-      let settled = false;
-      const finish = (err: Error | null, value?: { response: DnsResponse; truncated: boolean }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onAbort = () => finish(new DnsTransportError('aborted'));
-      const timer = setTimeout(() => finish(new DnsTransportError('timeout')), this.options.timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = exchangeEnd(resolve, reject, this.options.timeoutMs, signal, () => socket.destroy());
       socket.on('error', () => finish(new DnsTransportError('network')));
       socket.on('close', () => finish(new DnsTransportError('network')));
       socket.on('data', (chunk) => {
@@ -189,6 +165,35 @@ export class DnsTransport {
       socket.connect(server.port, server.host, () => socket.write(query));
     });
   }
+}
+
+type Exchanged = { response: DnsResponse; truncated: boolean };
+
+/**
+ * The end of one query's exchange: settles the promise once (an answer, an error, the timeout
+ * or the abort, whichever comes first), then clears the timer and releases the socket.
+ */
+function exchangeEnd(
+  resolve: (value: Exchanged) => void,
+  reject: (err: Error) => void,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  release: () => void,
+): (err: Error | null, value?: Exchanged) => void {
+  let settled = false;
+  const finish = (err: Error | null, value?: Exchanged) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    release();
+    if (err) reject(err);
+    else resolve(value!);
+  };
+  const onAbort = () => finish(new DnsTransportError('aborted'));
+  const timer = setTimeout(() => finish(new DnsTransportError('timeout')), timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return finish;
 }
 
 function sameHost(a: string, b: string): boolean {

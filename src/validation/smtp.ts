@@ -38,11 +38,9 @@
  * replies.ts (the mapping above), catch-all.ts (the per-domain cache), session.ts (a pooled
  * connection), conversation.ts (the bounded reply reader), manners.ts (limits per provider).
  */
-import { getServers } from 'node:dns';
 import type { Socket } from 'node:net';
 import type { ValidationOptions } from '../config.js';
-import { type MxHost, MxResolver } from './dns.js';
-import { parseDnsServer } from './dns-transport.js';
+import { createMxResolver, type MxHost, type MxResolver } from './dns.js';
 import { CatchAllCache } from './probe/catch-all.js';
 import { connectTo, type Deadline, parseSmtpProxy, probeDeadline, type SmtpProxy } from './probe/connect.js';
 import { type ConversationLimits, type FailureKind, ProbeFailure, type SmtpReply } from './probe/conversation.js';
@@ -337,17 +335,7 @@ export function createSmtpProber(
   dns: MxResolver | null,
   observer?: SmtpObserver,
 ): SmtpProber {
-  const resolver =
-    dns ??
-    new MxResolver({
-      servers: (options.dnsServers.length > 0 ? options.dnsServers : getServers()).map(parseDnsServer),
-      timeoutMs: options.dnsTimeoutMs,
-      tries: options.dnsTries,
-      cacheSize: options.dnsCacheSize,
-      minTtlSeconds: options.dnsMinTtlSeconds,
-      maxTtlSeconds: options.dnsMaxTtlSeconds,
-      maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
-    });
+  const resolver = dns ?? createMxResolver(options);
   return new SmtpProber(
     {
       helo: options.smtpHelo,

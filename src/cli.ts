@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { COMMANDS } from './cli/commands.js';
-import { ConfigProblems, envWarnings } from './cli/setup.js';
+import { ConfigProblems, envWarnings, printEnvWarnings } from './cli/setup.js';
 import { closest, commandHelp, globalUsage, NAME, parseCommandArgs, UsageError } from './cli/usage.js';
 import { BadInputFileError } from './commands/produce.js';
 import { TopicCreationError } from './commands/topics.js';
@@ -70,8 +70,7 @@ function report(err: unknown): number {
     err instanceof BadInputFileError ||
     (isProcessorError(err) && err.code === 'CONFIG_INVALID');
   // A typo'd variable may be why the configuration fails: say so next to the error.
-  if (configError && !(err instanceof BadInputFileError))
-    for (const w of envWarnings.pending) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+  if (configError && !(err instanceof BadInputFileError)) printEnvWarnings();
   const msg = isProcessorError(err)
     ? `${err.code}: ${err.message}`
     : err instanceof TopicCreationError || configError

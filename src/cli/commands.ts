@@ -10,8 +10,8 @@ import { validateCommand } from '../commands/validate.js';
 import { configMarkdownTable, loadConfig } from '../config.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startTracing } from '../telemetry/tracing.js';
-import { envWarnings, preflight, setup } from './setup.js';
-import { type CommandSpec, envAssignments, intOption, NAME, str, UsageError } from './usage.js';
+import { envWarnings, preflight, printEnvWarnings, setup } from './setup.js';
+import { type CommandSpec, envAssignments, intOption, str, UsageError } from './usage.js';
 
 export const COMMANDS: Record<string, CommandSpec> = {
   run: {
@@ -162,7 +162,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         logFormat: config.telemetry.logFormat,
       });
       // The demo logs errors only (unless LOG_LEVEL is set); a typo is still worth a line.
-      for (const w of envWarnings.pending) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+      printEnvWarnings();
       // Loaded only here: it imports the local broker launcher (dev/kafka), which the
       // container image does not ship.
       const { demoCommand } = await import('../commands/demo.js');
@@ -234,7 +234,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         process.stdout.write(`${configMarkdownTable()}\n`);
         return 0;
       }
-      for (const w of envWarnings.pending) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+      printEnvWarnings();
       envWarnings.pending = [];
       const config = loadConfig();
       await preflight(config, true);

@@ -2,9 +2,15 @@
 import { checkWithoutConnecting } from '../commands/config.js';
 import { type Config, type EnvWarning, loadConfig } from '../config.js';
 import { createLogger, type Logger, setLogAddresses } from '../telemetry/logger.js';
+import { NAME } from './usage.js';
 
 /** Warnings about unknown environment variables (typos), said once: whoever says them clears them. */
 export const envWarnings: { pending: EnvWarning[] } = { pending: [] };
+
+/** The typo warnings on stderr, for when there is no logger to say them (they stay pending). */
+export function printEnvWarnings(): void {
+  for (const w of envWarnings.pending) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+}
 
 /** Configuration and logger for a command, with the typo warnings logged once the logger exists. */
 export function setup(): { config: Config; logger: Logger } {

@@ -93,19 +93,9 @@ export class DnsTransport {
     throw lastError;
   }
 
-  private udp(
-    server: DnsServer,
-    name: string,
-    type: RecordType,
-    signal?: AbortSignal,
-  ): Promise<Exchanged> {
+  private udp(server: DnsServer, name: string, type: RecordType, signal?: AbortSignal): Promise<Exchanged> {
     const id = randomInt(0, 65536);
-    const query = dnsPacket.encode({
-      type: 'query',
-      id,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type, name }],
-    });
+    const query = dnsPacket.encode(question(id, name, type));
     return new Promise((resolve, reject) => {
       const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
       const finish = exchangeEnd(resolve, reject, this.options.timeoutMs, signal, () => socket.close());
@@ -130,19 +120,9 @@ export class DnsTransport {
     });
   }
 
-  private tcp(
-    server: DnsServer,
-    name: string,
-    type: RecordType,
-    signal?: AbortSignal,
-  ): Promise<Exchanged> {
+  private tcp(server: DnsServer, name: string, type: RecordType, signal?: AbortSignal): Promise<Exchanged> {
     const id = randomInt(0, 65536);
-    const query = dnsPacket.streamEncode({
-      type: 'query',
-      id,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type, name }],
-    });
+    const query = dnsPacket.streamEncode(question(id, name, type));
     return new Promise((resolve, reject) => {
       const socket = new TcpSocket();
       let buffered = Buffer.alloc(0);
@@ -165,6 +145,11 @@ export class DnsTransport {
       socket.connect(server.port, server.host, () => socket.write(query));
     });
   }
+}
+
+/** A recursive query for one name and type. */
+function question(id: number, name: string, type: RecordType): Packet {
+  return { type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] };
 }
 
 type Exchanged = { response: DnsResponse; truncated: boolean };

@@ -1,21 +1,14 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { distance } from 'fastest-levenshtein';
-import { createValidator } from './address-validator.js';
-import { benchCommand } from './commands/bench.js';
-import { checkWithoutConnecting, formatEffectiveSettings, rewriteGeneratedTables } from './commands/config.js';
-import { BadInputFileError, produceCommand } from './commands/produce.js';
-import { ReplayOptionError, replayDlqCommand } from './commands/replay-dlq.js';
-import { runCommand } from './commands/run.js';
-import { TopicCreationError, topicsCommand } from './commands/topics.js';
-import { validateCommand } from './commands/validate.js';
-import { type Config, configMarkdownTable, type EnvWarning, loadConfig, unknownEnvWarnings } from './config.js';
+import { COMMANDS } from './cli/commands.js';
+import { ConfigProblems, envWarnings, printEnvWarnings } from './cli/setup.js';
+import { closest, commandHelp, globalUsage, NAME, parseCommandArgs, UsageError } from './cli/usage.js';
+import { BadInputFileError } from './commands/produce.js';
+import { TopicCreationError } from './commands/topics.js';
+import { unknownEnvWarnings } from './config.js';
 import { isProcessorError } from './errors.js';
-import { createLogger, type Logger, setLogAddresses } from './telemetry/logger.js';
-import { startTracing } from './telemetry/tracing.js';
 import { PROCESSOR_VERSION } from './version.js';
 
-const NAME = 'email-flow-validator';
+const GLOBAL_USAGE = globalUsage(COMMANDS);
 
 // KafkaJS 2.2.4 (src/network/requestQueue) sets a timer of negative delay when no request is
 // throttled; Node 24 warns of it on stderr for every command that connects. The timer fires
@@ -26,393 +19,6 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
   if (type === 'TimeoutNegativeWarning' || (warning as Error)?.name === 'TimeoutNegativeWarning') return;
   (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
 }) as typeof process.emitWarning;
-
-/** A wrong command line: reported with a pointer to --help, exit code 2. */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly command?: string,
-  ) {
-    super(message);
-  }
-}
-
-interface OptionSpec {
-  type: 'string' | 'boolean';
-  multiple?: boolean;
-  /** The value's placeholder in the help, e.g. N. */
-  value?: string;
-  help: string;
-}
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-interface CommandSpec {
-  summary: string;
-  /** Positional arguments in the usage line, e.g. "[ADDRESS...]"; none when absent. */
-  positionals?: string;
-  options: Record<string, OptionSpec>;
-  examples: string[];
-  /** Extra help text after the options. */
-  notes?: string;
-  run(values: Values, positionals: string[]): Promise<number>;
-}
-
-function intOption(values: Values, name: string, dflt: number, min: number, max: number): number {
-  const v = values[name];
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-function str(values: Values, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** Configuration and logger for a command, with the typo warnings logged once the logger exists. */
-function setup(warnings: EnvWarning[]): { config: Config; logger: Logger } {
-  const config = loadConfig();
-  setLogAddresses(config.telemetry.logAddresses);
-  const logger = createLogger(config.telemetry);
-  for (const w of warnings)
-    logger.warn({ variable: w.variable, ...(w.suggestion ? { suggestion: w.suggestion } : {}) }, w.message);
-  // Said once: a later configuration error does not repeat them.
-  envWarnings = [];
-  return { config, logger };
-}
-
-/** Fails, before any connection, on what the variables alone do not show (files, DNS servers, validator). */
-async function preflight(config: Config, buildValidator = false): Promise<void> {
-  const problems = await checkWithoutConnecting(config, { buildValidator });
-  if (problems.length > 0) throw new ConfigProblems(problems);
-}
-
-class ConfigProblems extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
-}
-
-let envWarnings: EnvWarning[] = [];
-
-const COMMANDS: Record<string, CommandSpec> = {
-  run: {
-    summary: 'consume sign-ups, validate, publish results (until SIGTERM/SIGINT)',
-    options: {},
-    examples: ['KAFKA_BROKERS=kafka-0:9092,kafka-1:9092 email-flow-validator run'],
-    notes:
-      'Refuses to start if a setting is invalid or a topic is missing. Logs one line a minute\n' +
-      '(LOG_STATS_INTERVAL_MS) with events routed per topic, dead letters, in-flight and lag.',
-    async run() {
-      const { config, logger } = setup(envWarnings);
-      await preflight(config);
-      return runCommand(config, logger);
-    },
-  },
-  produce: {
-    summary: 'publish synthetic sign-ups (default 1000) or an NDJSON file to the input topic',
-    options: {
-      count: { type: 'string', value: 'N', help: 'synthetic sign-ups to publish (default 1000)' },
-      file: {
-        type: 'string',
-        value: 'F.ndjson',
-        help: 'publish this file instead, one JSON sign-up a line; every line is checked before anything is sent',
-      },
-      format: { type: 'string', value: 'avro|json', help: 'wire format (default avro)' },
-      seed: { type: 'string', value: 'S', help: 'seed of the synthetic sample (default 42)' },
-      topic: { type: 'string', value: 'T', help: 'topic to publish to (default INPUT_TOPIC)' },
-      'dry-run': { type: 'boolean', help: 'build and check every record, connect to nothing, publish nothing' },
-    },
-    examples: [
-      'email-flow-validator produce --count 10000',
-      'email-flow-validator produce --file signups.ndjson --format json',
-      'email-flow-validator produce --file signups.ndjson --dry-run',
-    ],
-    async run(values) {
-      const format = str(values, 'format') ?? 'avro';
-      if (format !== 'avro' && format !== 'json')
-        throw new UsageError(`--format must be avro or json, got ${JSON.stringify(format)}`);
-      const count = intOption(values, 'count', 1000, 1, 100_000_000);
-      const seed = intOption(values, 'seed', 42, 0, 2 ** 31);
-      const file = str(values, 'file');
-      const topic = str(values, 'topic');
-      if (topic !== undefined && topic.trim() === '') throw new UsageError('--topic needs a topic name');
-      if (file !== undefined && values.count !== undefined)
-        throw new UsageError('--count and --file exclude each other');
-      const { config, logger } = setup(envWarnings);
-      const dryRun = values['dry-run'] === true;
-      const opts = { count, format, seed, dryRun, ...(file ? { file } : {}), ...(topic ? { topic } : {}) } as const;
-      const target = topic ?? config.topics.input;
-      if (dryRun) {
-        const n = await produceCommand(config, logger, opts);
-        process.stdout.write(`dry run: ${n} sign-ups (${format}) would be published to ${target}; nothing was sent\n`);
-        return 0;
-      }
-      await preflight(config);
-      // Producer spans start each demo trace: producer → processor → result.
-      const tracing = await startTracing(config.telemetry, logger);
-      const sent = await produceCommand(config, logger, opts).finally(() => tracing.shutdown());
-      process.stdout.write(`published ${sent} sign-ups to ${target}\n`);
-      return 0;
-    },
-  },
-  topics: {
-    summary: 'create the input, result and retry topics that are missing',
-    options: {
-      partitions: { type: 'string', value: 'N', help: 'partitions of each new topic (default 12)' },
-      'replication-factor': { type: 'string', value: 'R', help: 'replicas of each new topic (default 1)' },
-    },
-    examples: ['email-flow-validator topics --partitions 12 --replication-factor 3'],
-    async run(values) {
-      const partitions = intOption(values, 'partitions', 12, 1, 10_000);
-      const replicationFactor = intOption(values, 'replication-factor', 1, 1, 10);
-      const { config, logger } = setup(envWarnings);
-      await preflight(config);
-      await topicsCommand(config, logger, { partitions, replicationFactor });
-      return 0;
-    },
-  },
-  'replay-dlq': {
-    summary: 're-publish dead-letter records to the input topic (or --to); a rerun replays nothing twice',
-    options: {
-      code: { type: 'string', value: 'A,B', help: 'only these error codes (default: all)' },
-      since: { type: 'string', value: 'ISO', help: 'only records that failed at or after this time' },
-      until: { type: 'string', value: 'ISO', help: 'only records that failed before this time' },
-      'dry-run': { type: 'boolean', help: 'count what would be replayed, per code; publish and commit nothing' },
-      to: { type: 'string', value: 'TOPIC', help: 'publish there instead of INPUT_TOPIC' },
-    },
-    examples: [
-      'email-flow-validator replay-dlq --dry-run',
-      'email-flow-validator replay-dlq --code VALIDATION_UNKNOWN --since 2026-03-01T00:00:00Z',
-    ],
-    async run(values) {
-      const { config, logger } = setup(envWarnings);
-      await preflight(config);
-      try {
-        await replayDlqCommand(config, logger, {
-          code: str(values, 'code'),
-          since: str(values, 'since'),
-          until: str(values, 'until'),
-          dryRun: values['dry-run'] === true,
-          to: str(values, 'to'),
-        });
-      } catch (err) {
-        if (err instanceof ReplayOptionError) throw new UsageError(err.message, 'replay-dlq');
-        throw err;
-      }
-      return 0;
-    },
-  },
-  validate: {
-    summary: 'print one JSON verdict per address (or per line of stdin), with the checks and settings of run',
-    positionals: '[ADDRESS...]',
-    options: {},
-    examples: [
-      'email-flow-validator validate jane@gmial.com info@example.com',
-      'CHECK_DNS=false email-flow-validator validate < addresses.txt',
-    ],
-    notes: 'Needs no Kafka. Exit code 1 if an address could not be validated (a validator failure).',
-    async run(_values, positionals) {
-      if (positionals.length === 0 && process.stdin.isTTY)
-        throw new UsageError('give addresses as arguments, or one a line on stdin');
-      const { config } = setup(envWarnings);
-      await preflight(config);
-      // Builds the engine as `run` does (the lists loaded, the provider's client made).
-      const validator = createValidator();
-      try {
-        const failed = await validateCommand(validator, positionals.length > 0 ? positionals : process.stdin);
-        return failed > 0 ? 1 : 0;
-      } finally {
-        await validator.close();
-      }
-    },
-  },
-  demo: {
-    summary: 'start a local Kafka, publish a sample, process it, print the routing',
-    options: {
-      count: { type: 'string', value: 'N', help: 'sample sign-ups (default 2000)' },
-      partitions: { type: 'string', value: 'N', help: 'partitions of the demo topics (default 6)' },
-      keep: { type: 'boolean', help: 'leave the local broker running afterwards' },
-    },
-    examples: ['email-flow-validator demo', 'email-flow-validator demo --count 100000 --partitions 12 --keep'],
-    async run(values) {
-      const count = intOption(values, 'count', 2000, 1, 10_000_000);
-      const partitions = intOption(values, 'partitions', 6, 1, 1000);
-      const config = loadConfig();
-      const logger = createLogger({
-        logLevel: process.env.LOG_LEVEL ? config.telemetry.logLevel : 'error',
-        logFormat: config.telemetry.logFormat,
-      });
-      // The demo logs errors only (unless LOG_LEVEL is set); a typo is still worth a line.
-      for (const w of envWarnings) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
-      // Loaded only here: it imports the local broker launcher (dev/kafka), which the
-      // container image does not ship.
-      const { demoCommand } = await import('./commands/demo.js');
-      return demoCommand(process.env, logger, { count, partitions, keep: values.keep === true });
-    },
-  },
-  bench: {
-    summary: 'benchmark against a local Kafka (or KAFKA_BROKERS): ours vs naive vs kcat; reports in bench/results/',
-    options: {
-      events: { type: 'string', value: 'N', help: 'events per contender' },
-      partitions: { type: 'string', value: 'P', help: 'partitions of the input topic' },
-      quick: { type: 'boolean', help: 'a short run' },
-      'latency-ms': { type: 'string', value: 'MS', help: 'latency of the simulated provider (default 20)' },
-      contenders: { type: 'string', value: 'a,b', help: 'contenders to run' },
-      'provider-concurrency': { type: 'string', value: 'N', help: 'PROVIDER_CONCURRENCY of ours (default 32)' },
-      note: { type: 'string', value: 'TEXT', help: 'a note stored with the report' },
-      'cpu-prof': { type: 'boolean', help: 'write a CPU profile of ours' },
-      set: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'a setting for our contenders (repeatable)' },
-    },
-    examples: [
-      'email-flow-validator bench --quick',
-      'email-flow-validator bench --events 200000 --set ORDERING=unordered',
-    ],
-    notes: 'Runs from a clone of the repository (the harness in bench/ is not in the package).',
-    async run(values) {
-      const set = values.set as string[] | undefined;
-      return benchCommand({
-        quick: values.quick === true,
-        cpuProf: values['cpu-prof'] === true,
-        ...(values.events !== undefined ? { events: intOption(values, 'events', 0, 100, 100_000_000) } : {}),
-        ...(values.partitions !== undefined ? { partitions: intOption(values, 'partitions', 12, 1, 1000) } : {}),
-        ...(values['latency-ms'] !== undefined ? { latencyMs: intOption(values, 'latency-ms', 20, 1, 10_000) } : {}),
-        ...(values['provider-concurrency'] !== undefined
-          ? { providerConcurrency: intOption(values, 'provider-concurrency', 32, 1, 1024) }
-          : {}),
-        ...(str(values, 'contenders') ? { contenders: str(values, 'contenders')! } : {}),
-        ...(str(values, 'note') ? { note: str(values, 'note')! } : {}),
-        ...(set ? { oursEnv: envAssignments(set) } : {}),
-        ...(process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS } : {}),
-      });
-    },
-  },
-  config: {
-    summary: 'print the environment variables as a Markdown table, check the configuration, or rewrite the README',
-    options: {
-      check: {
-        type: 'boolean',
-        help: 'check the whole configuration without connecting; print every effective value (secrets masked)',
-      },
-      file: {
-        type: 'string',
-        value: 'README.md',
-        help: "rewrite the file's generated tables (variables, dead-letter codes)",
-      },
-    },
-    examples: [
-      'email-flow-validator config --check',
-      'CHECK_PROVIDER=true email-flow-validator config --check   # exit 2: needs PROVIDER_URL',
-    ],
-    async run(values) {
-      const file = str(values, 'file');
-      if (file !== undefined && values.check) throw new UsageError('--check and --file exclude each other');
-      if (file !== undefined) {
-        const tables = rewriteGeneratedTables(file);
-        process.stdout.write(`updated the ${tables.join(' and ')} table${tables.length > 1 ? 's' : ''} in ${file}\n`);
-        return 0;
-      }
-      if (!values.check) {
-        process.stdout.write(`${configMarkdownTable()}\n`);
-        return 0;
-      }
-      for (const w of envWarnings) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
-      envWarnings = [];
-      const config = loadConfig();
-      await preflight(config, true);
-      process.stdout.write(`${formatEffectiveSettings(config, process.env)}\n`);
-      process.stderr.write('configuration is valid (nothing was connected to)\n');
-      return 0;
-    },
-  },
-};
-
-const GLOBAL_USAGE = `${NAME} ${PROCESSOR_VERSION}
-
-usage: ${NAME} <command> [options]
-       ${NAME} <command> --help
-       ${NAME} --version
-
-commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
-  .join('\n')}
-
-Configuration comes from environment variables: \`${NAME} config\` lists them,
-\`${NAME} config --check\` checks them.`;
-
-function commandHelp(name: string): string {
-  const c = COMMANDS[name]!;
-  const opts = Object.entries(c.options);
-  const optText = (n: string, o: OptionSpec) => `--${n}${o.value ? ` ${o.value}` : ''}`;
-  const width = Math.max(10, ...opts.map(([n, o]) => optText(n, o).length));
-  const lines = [
-    `usage: ${NAME} ${name}${opts.length > 0 ? ' [options]' : ''}${c.positionals ? ` ${c.positionals}` : ''}`,
-    '',
-    c.summary,
-    '',
-    'options:',
-    ...opts.map(([n, o]) => `  ${optText(n, o).padEnd(width)}  ${o.help}`),
-    `  ${'-h, --help'.padEnd(width)}  show this help`,
-  ];
-  if (c.notes) lines.push('', c.notes);
-  lines.push('', c.examples.length > 1 ? 'examples:' : 'example:', ...c.examples.map((e) => `  ${e}`));
-  return lines.join('\n');
-}
-
-/** The closest command name, if the typo is small. */
-function closest(word: string, names: string[]): string | undefined {
-  let best: string | undefined;
-  // Short names allow one edit: "keep" is not a typo of "seed".
-  let d = word.length <= 4 ? 2 : 3;
-  for (const n of names) {
-    const nd = distance(word, n);
-    if (nd < d) {
-      best = n;
-      d = nd;
-    }
-  }
-  return best;
-}
-
-function parseCommandArgs(name: string, c: CommandSpec, args: string[]): { values: Values; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    help: { type: 'boolean', short: 'h' },
-  };
-  for (const [n, o] of Object.entries(c.options))
-    options[n] = { type: o.type, ...(o.multiple ? { multiple: true } : {}) };
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options,
-      strict: true,
-      allowPositionals: c.positionals !== undefined,
-    });
-    return { values: values as Values, positionals };
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    if (!e.code?.startsWith('ERR_PARSE_ARGS_')) throw err;
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const opt = /'([^']+)'/.exec(e.message)?.[1] ?? e.message;
-      const known = Object.keys(c.options);
-      const hint = closest(opt.replace(/^-+/, ''), known);
-      const takes = known.length > 0 ? `; it takes ${known.map((k) => `--${k}`).join(', ')}` : '; it takes no options';
-      throw new UsageError(
-        `${name} does not take the option ${opt}${hint ? ` (did you mean --${hint}?)` : ''}${takes}`,
-        name,
-      );
-    }
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      const arg = /'([^']+)'/.exec(e.message)?.[1] ?? '';
-      throw new UsageError(`${name} takes no arguments, got ${JSON.stringify(arg)}`, name);
-    }
-    // e.g. an option that needs a value given none, or a value given to a switch.
-    throw new UsageError(e.message.replace(/\.$/, ''), name);
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -432,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!Object.hasOwn(COMMANDS, topic)) throw unknownCommand(topic);
-    process.stdout.write(`${commandHelp(topic)}\n`);
+    process.stdout.write(`${commandHelp(topic, COMMANDS[topic]!)}\n`);
     return 0;
   }
   if (first.startsWith('-')) throw new UsageError(`unknown option ${first}: options go after the command`);
@@ -440,10 +46,10 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[first]!;
   const { values, positionals } = parseCommandArgs(first, command, rest);
   if (values.help) {
-    process.stdout.write(`${commandHelp(first)}\n`);
+    process.stdout.write(`${commandHelp(first, command)}\n`);
     return 0;
   }
-  envWarnings = unknownEnvWarnings(process.env);
+  envWarnings.pending = unknownEnvWarnings(process.env);
   return command.run(values, positionals);
 }
 
@@ -464,8 +70,7 @@ function report(err: unknown): number {
     err instanceof BadInputFileError ||
     (isProcessorError(err) && err.code === 'CONFIG_INVALID');
   // A typo'd variable may be why the configuration fails: say so next to the error.
-  if (configError && !(err instanceof BadInputFileError))
-    for (const w of envWarnings) process.stderr.write(`${NAME}: warning: ${w.message}\n`);
+  if (configError && !(err instanceof BadInputFileError)) printEnvWarnings();
   const msg = isProcessorError(err)
     ? `${err.code}: ${err.message}`
     : err instanceof TopicCreationError || configError
@@ -485,14 +90,3 @@ main(process.argv.slice(2)).then(
     process.exit(report(err));
   },
 );
-
-/** `--set NAME=VALUE` options: settings (environment variables) for our contenders in a bench run. */
-function envAssignments(items: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const item of items) {
-    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/s.exec(item);
-    if (!m) throw new UsageError(`--set expects NAME=VALUE with an upper-case variable name, got "${item}"`, 'bench');
-    env[m[1]!] = m[2]!;
-  }
-  return env;
-}

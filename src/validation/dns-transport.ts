@@ -93,34 +93,12 @@ export class DnsTransport {
     throw lastError;
   }
 
-  private udp(
-    server: DnsServer,
-    name: string,
-    type: RecordType,
-    signal?: AbortSignal,
-  ): Promise<{ response: DnsResponse; truncated: boolean }> {
+  private udp(server: DnsServer, name: string, type: RecordType, signal?: AbortSignal): Promise<Exchanged> {
     const id = randomInt(0, 65536);
-    const query = dnsPacket.encode({
-      type: 'query',
-      id,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type, name }],
-    });
+    const query = dnsPacket.encode(question(id, name, type));
     return new Promise((resolve, reject) => {
       const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-      let settled = false;
-      const finish = (err: Error | null, value?: { response: DnsResponse; truncated: boolean }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.close();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onAbort = () => finish(new DnsTransportError('aborted'));
-      const timer = setTimeout(() => finish(new DnsTransportError('timeout')), this.options.timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = exchangeEnd(resolve, reject, this.options.timeoutMs, signal, () => socket.close());
       socket.on('error', () => finish(new DnsTransportError('network')));
       socket.on('message', (msg, rinfo) => {
         if (rinfo.port !== server.port || !sameHost(rinfo.address, server.host)) return;
@@ -142,35 +120,13 @@ export class DnsTransport {
     });
   }
 
-  private tcp(
-    server: DnsServer,
-    name: string,
-    type: RecordType,
-    signal?: AbortSignal,
-  ): Promise<{ response: DnsResponse; truncated: boolean }> {
+  private tcp(server: DnsServer, name: string, type: RecordType, signal?: AbortSignal): Promise<Exchanged> {
     const id = randomInt(0, 65536);
-    const query = dnsPacket.streamEncode({
-      type: 'query',
-      id,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type, name }],
-    });
+    const query = dnsPacket.streamEncode(question(id, name, type));
     return new Promise((resolve, reject) => {
       const socket = new TcpSocket();
       let buffered = Buffer.alloc(0);
-      let settled = false;
-      const finish = (err: Error | null, value?: { response: DnsResponse; truncated: boolean }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (err) reject(err);
-        else resolve(value!);
-      };
-      const onAbort = () => finish(new DnsTransportError('aborted'));
-      const timer = setTimeout(() => finish(new DnsTransportError('timeout')), this.options.timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = exchangeEnd(resolve, reject, this.options.timeoutMs, signal, () => socket.destroy());
       socket.on('error', () => finish(new DnsTransportError('network')));
       socket.on('close', () => finish(new DnsTransportError('network')));
       socket.on('data', (chunk) => {
@@ -189,6 +145,40 @@ export class DnsTransport {
       socket.connect(server.port, server.host, () => socket.write(query));
     });
   }
+}
+
+/** A recursive query for one name and type. */
+function question(id: number, name: string, type: RecordType): Packet {
+  return { type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] };
+}
+
+type Exchanged = { response: DnsResponse; truncated: boolean };
+
+/**
+ * The end of one query's exchange: settles the promise once (an answer, an error, the timeout
+ * or the abort, whichever comes first), then clears the timer and releases the socket.
+ */
+function exchangeEnd(
+  resolve: (value: Exchanged) => void,
+  reject: (err: Error) => void,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  release: () => void,
+): (err: Error | null, value?: Exchanged) => void {
+  let settled = false;
+  const finish = (err: Error | null, value?: Exchanged) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    release();
+    if (err) reject(err);
+    else resolve(value!);
+  };
+  const onAbort = () => finish(new DnsTransportError('aborted'));
+  const timer = setTimeout(() => finish(new DnsTransportError('timeout')), timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return finish;
 }
 
 function sameHost(a: string, b: string): boolean {

@@ -10,8 +10,17 @@
  * RFC 2308 §5), and concurrent lookups of one domain share one query (single-flight), so
  * a burst of sign-ups from one company costs one lookup.
  */
+import { getServers } from 'node:dns';
 import type { Answer } from 'dns-packet';
-import { type DnsResponse, type DnsServer, DnsTransport, DnsTransportError, type RecordType } from './dns-transport.js';
+import type { ValidationOptions } from '../config.js';
+import {
+  type DnsResponse,
+  type DnsServer,
+  DnsTransport,
+  DnsTransportError,
+  parseDnsServer,
+  type RecordType,
+} from './dns-transport.js';
 import { isProbeableHost } from './probe/address.js';
 
 export interface MxHost {
@@ -270,5 +279,18 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(e);
       },
     );
+  });
+}
+
+/** The resolver the DNS settings of `options` describe (the system's servers when `DNS_SERVERS` is empty). */
+export function createMxResolver(options: ValidationOptions): MxResolver {
+  return new MxResolver({
+    servers: (options.dnsServers.length > 0 ? options.dnsServers : getServers()).map(parseDnsServer),
+    timeoutMs: options.dnsTimeoutMs,
+    tries: options.dnsTries,
+    cacheSize: options.dnsCacheSize,
+    minTtlSeconds: options.dnsMinTtlSeconds,
+    maxTtlSeconds: options.dnsMaxTtlSeconds,
+    maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
   });
 }

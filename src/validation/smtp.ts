@@ -31,41 +31,34 @@
  * - connect failure, timeout, closed      → smtp_unavailable / timeout
  * - provider backed off                   → rate_limited (unknown, at once)
  * - every MX address not public           → no_mx (undeliverable: no mail can reach it from the Internet)
+ *
+ * This file holds the prober: options, pooling per provider, retries of stale connections
+ * and back-off. Its parts live in probe/: targets.ts (MX names → pinned addresses),
+ * connect.ts (TCP or SOCKS5, the probe's deadline), envelope.ts (greeting, EHLO, MAIL, RCPT),
+ * replies.ts (the mapping above), catch-all.ts (the per-domain cache), session.ts (a pooled
+ * connection), conversation.ts (the bounded reply reader), manners.ts (limits per provider).
  */
-import { randomBytes } from 'node:crypto';
-import { getServers } from 'node:dns';
-import { Socket } from 'node:net';
-import { SocksClient } from 'socks';
+import type { Socket } from 'node:net';
 import type { ValidationOptions } from '../config.js';
-import { type HostLookup, type MxHost, MxResolver } from './dns.js';
-import { parseDnsServer } from './dns-transport.js';
-import { isProbeableHost, isPublicAddress } from './probe/address.js';
-import {
-  type ConversationLimits,
-  type FailureKind,
-  ProbeFailure,
-  SmtpConversation,
-  type SmtpReply,
-} from './probe/conversation.js';
+import { createMxResolver, type MxHost, type MxResolver } from './dns.js';
+import { CatchAllCache } from './probe/catch-all.js';
+import { connectTo, type Deadline, parseSmtpProxy, probeDeadline, type SmtpProxy } from './probe/connect.js';
+import { type ConversationLimits, type FailureKind, ProbeFailure, type SmtpReply } from './probe/conversation.js';
+import { converse, openSession } from './probe/envelope.js';
 import {
   DEFAULT_PROVIDER_LIMITS,
-  type Pooled,
   type ProviderLimit,
   ProviderManners,
   type ProviderSnapshot,
-  providerOf,
 } from './probe/manners.js';
-import { cleanText, redactAddresses } from './probe/text.js';
-import type { Reason } from './types.js';
+import { answer, backoffAnswer, failureAnswer, isDeferral, type SmtpAnswer } from './probe/replies.js';
+import { type Session, StaleConnection } from './probe/session.js';
+import { type HostResolver, probeTargets, type Target } from './probe/targets.js';
 
+export { parseSmtpProxy, type SmtpProxy } from './probe/connect.js';
 export type { SmtpReply } from './probe/conversation.js';
-
-export interface SmtpProxy {
-  host: string;
-  port: number;
-  userId?: string;
-  password?: string;
-}
+export { classifyRcpt, isDeferral, replyText, type SmtpAnswer } from './probe/replies.js';
+export type { HostResolver } from './probe/targets.js';
 
 export interface SmtpProbeOptions {
   helo: string;
@@ -108,94 +101,9 @@ export interface SmtpObserver {
   backoff?(provider: string, on: boolean): void;
 }
 
-export interface SmtpAnswer {
-  reason: Reason | null;
-  acceptAll: boolean;
-  detail: string;
-  /** The reply that decided, if any. */
-  reply: SmtpReply | null;
-}
-
-/** Resolves MX host names to addresses; MxResolver is one. */
-export interface HostResolver {
-  resolveHost(host: string, signal?: AbortSignal): Promise<HostLookup>;
-}
-
-const DETAIL_TEXT_MAX = 160;
-
-/**
- * Text a server sent, made safe for a detail or a span attribute. Redacted before it is
- * cut, so no part of an address survives the cut; the text is bounded by the reply cap.
- */
-export function replyText(text: string): string {
-  return cleanText(redactAddresses(cleanText(text, Number.POSITIVE_INFINITY)), DETAIL_TEXT_MAX);
-}
-
-function describe(step: string, r: SmtpReply): string {
-  const text = replyText(r.text);
-  return `${step} ${r.code}${r.enhanced ? ` ${r.enhanced}` : ''}${text ? ` ${text}` : ''}`;
-}
-
-/** Reason for a rejected RCPT TO. */
-export function classifyRcpt(r: SmtpReply): Reason | null {
-  if (r.code >= 200 && r.code < 300) return null;
-  if (r.code >= 400 && r.code < 500) return 'greylisted';
-  const e = r.enhanced;
-  if (e !== null) {
-    if (e.startsWith('5.1.')) return 'mailbox_not_found';
-    if (e === '5.2.1') return 'mailbox_disabled';
-    if (e.endsWith('.2.2')) return 'mailbox_full';
-    if (e.startsWith('5.7.')) return 'smtp_unavailable';
-  }
-  if (r.code === 552) return 'mailbox_full';
-  if (e === null && (r.code === 550 || r.code === 551 || r.code === 553)) return 'mailbox_not_found';
-  return 'smtp_unavailable';
-}
-
-// Words providers use when they refuse the sending IP rather than the mailbox.
-const REPUTATION =
-  /\b(block(ed|list(ed)?)?|black ?list(ed)?|spamhaus|spamcop|barracuda|reputation|dnsbl|rbl|too many (connections|recipients|messages|errors)|rate limit(ed)?|throttl\w*|exceeded|abuse|poor|suspicious|not allowed to send|temporarily deferred)\b/i;
-
-/** A 421 (closing), or a refusal that names the sender's reputation or rate: back off the provider. */
-export function isDeferral(r: SmtpReply): boolean {
-  if (r.code === 421) return true;
-  if (r.code < 400) return false;
-  return REPUTATION.test(r.text);
-}
-
-/** A pooled connection that was closed before it answered anything: the probe is tried again. */
-class StaleConnection extends Error {}
-
-/** One open connection, pinned to one address, with its EHLO done. */
-class Session implements Pooled {
-  rcpts = 0;
-  /** A probe ended on it without RSET yet: the next one sends RSET first (pipelined). */
-  dirty = false;
-  constructor(
-    readonly key: string,
-    readonly smtp: SmtpConversation,
-    readonly supportsUtf8: boolean,
-    /** The server offers PIPELINING (RFC 2920): RSET, MAIL and RCPT go in one round trip. */
-    readonly pipelining: boolean,
-  ) {}
-
-  close(): void {
-    // Polite but without waiting: a server that does not answer QUIT is not our problem.
-    this.smtp.quit();
-  }
-}
-
-interface Target {
-  exchange: string;
-  provider: string;
-  ip: string;
-}
-
-type Deadline = { signal: AbortSignal; kind: () => FailureKind; dispose: () => void };
-
 export class SmtpProber {
   private readonly manners: ProviderManners<Session>;
-  private readonly catchAll = new Map<string, { value: boolean | Promise<boolean | null>; expiresAt: number }>();
+  private readonly catchAll: CatchAllCache;
   private readonly now: () => number;
   private readonly limits: ConversationLimits;
   private readonly providerLimits: Readonly<Record<string, ProviderLimit>>;
@@ -205,6 +113,7 @@ export class SmtpProber {
     private readonly resolver: HostResolver,
   ) {
     this.now = options.now ?? Date.now;
+    this.catchAll = new CatchAllCache((options.catchAllTtlSeconds ?? 86_400) * 1000, this.now);
     this.providerLimits = options.providerLimits ?? DEFAULT_PROVIDER_LIMITS;
     this.manners = new ProviderManners<Session>({
       limits: this.providerLimits,
@@ -256,27 +165,12 @@ export class SmtpProber {
     signal: AbortSignal,
     smtputf8: boolean,
   ): Promise<SmtpAnswer> {
-    const deadline = this.deadline(signal);
+    const deadline = probeDeadline(signal, this.options.conversationTimeoutMs ?? 8000);
     try {
       return await this.probeWithin(local, asciiDomain, hosts, deadline, smtputf8);
     } finally {
       deadline.dispose();
     }
-  }
-
-  /** The probe's own deadline, and the event's: whichever fires first ends it. */
-  private deadline(event: AbortSignal): Deadline {
-    const total = new AbortController();
-    const timer = setTimeout(
-      () => total.abort(new ProbeFailure('deadline')),
-      this.options.conversationTimeoutMs ?? 8000,
-    );
-    const signal = AbortSignal.any([event, total.signal]);
-    return {
-      signal,
-      kind: () => (event.aborted ? 'aborted' : 'deadline'),
-      dispose: () => clearTimeout(timer),
-    };
   }
 
   private async probeWithin(
@@ -286,14 +180,19 @@ export class SmtpProber {
     deadline: Deadline,
     smtputf8: boolean,
   ): Promise<SmtpAnswer> {
-    const resolved = await this.targets(hosts, deadline);
+    const resolved = await probeTargets(
+      hosts,
+      this.resolver,
+      { maxHosts: this.options.maxHosts ?? 2, allowPrivateNetworks: this.options.allowPrivateNetworks ?? false },
+      deadline,
+    );
     if ('answer' in resolved) return resolved.answer;
     let last: SmtpAnswer = answer('smtp_unavailable', 'no_mx_host');
     for (const target of resolved.targets) {
       const left = this.manners.backoffLeft(target.provider);
       if (left > 0) {
         this.options.observer?.probe?.(this.label(target.provider), 'backoff');
-        return answer('rate_limited', `provider_backoff ${Math.ceil(left / 1000)}s`);
+        return backoffAnswer(left);
       }
       try {
         const a = await this.probeTarget(target, local, domain, deadline, smtputf8);
@@ -310,40 +209,6 @@ export class SmtpProber {
       }
     }
     return last;
-  }
-
-  /** The addresses to try, one per MX host, best first; or the answer when there are none. */
-  private async targets(hosts: MxHost[], deadline: Deadline): Promise<{ targets: Target[] } | { answer: SmtpAnswer }> {
-    const names = hosts.filter((h) => isProbeableHost(h.exchange)).slice(0, this.options.maxHosts ?? 2);
-    if (names.length === 0) return { answer: answer('no_mx', 'mx_not_hostname') };
-    const lookups = await Promise.all(
-      names.map((h) =>
-        this.resolver.resolveHost(h.exchange, deadline.signal).catch(() => ({ kind: 'aborted' }) as const),
-      ),
-    );
-    if (deadline.signal.aborted) return { answer: failureAnswer(deadline.kind()) };
-    const targets: Target[] = [];
-    let notPublic = 0;
-    let unavailable = 0;
-    names.forEach((h, i) => {
-      const l = lookups[i]!;
-      if (l.kind === 'unavailable' || l.kind === 'aborted') {
-        unavailable++;
-        return;
-      }
-      if (l.kind === 'none') return;
-      const all = [...l.v4, ...l.v6];
-      const ip = this.options.allowPrivateNetworks ? all[0] : all.find(isPublicAddress);
-      if (ip === undefined) {
-        notPublic++;
-        return;
-      }
-      targets.push({ exchange: h.exchange, provider: providerOf(h.exchange), ip });
-    });
-    if (targets.length > 0) return { targets };
-    if (unavailable > 0) return { answer: answer('smtp_unavailable', 'mx_dns_unavailable') };
-    if (notPublic > 0) return { answer: answer('no_mx', 'mx_not_public') };
-    return { answer: answer('smtp_unavailable', 'mx_no_address') };
   }
 
   private async probeTarget(
@@ -391,7 +256,7 @@ export class SmtpProber {
     try {
       // A probe that waited for its slot while the provider deferred another one goes no further.
       const left = this.manners.backoffLeft(provider);
-      if (left > 0) return answer('rate_limited', `provider_backoff ${Math.ceil(left / 1000)}s`);
+      if (left > 0) return backoffAnswer(left);
       if (session === null) {
         const opened = await this.open(target, key, deadline);
         if ('answer' in opened) {
@@ -405,7 +270,12 @@ export class SmtpProber {
       }
       let result: { answer: SmtpAnswer; reusable: boolean };
       try {
-        result = await this.converse(session, `${local}@${domain}`, domain, smtputf8, provider);
+        result = await converse(
+          session,
+          { from: this.options.from, recipient: `${local}@${domain}`, domain, smtputf8 },
+          this.options.catchAllCheck ? this.catchAll : null,
+          () => this.deferral(provider),
+        );
       } catch (err) {
         const reused = got !== 'open';
         if (reused && err instanceof ProbeFailure && err.kind === 'closed' && session.smtp.received === 0)
@@ -442,179 +312,14 @@ export class SmtpProber {
     key: string,
     deadline: Deadline,
   ): Promise<{ session: Session } | { answer: SmtpAnswer; reply: SmtpReply }> {
-    const socket = await this.connect(target.ip, deadline);
-    const smtp = new SmtpConversation(socket, this.limits);
-    smtp.begin(deadline.signal, deadline.kind);
-    try {
-      const greeting = await smtp.read();
-      if (greeting.code !== 220) {
-        smtp.fail('closed');
-        return { answer: unavailable('greeting', greeting), reply: greeting };
-      }
-      const ehlo = await smtp.command(`EHLO ${this.options.helo}`);
-      if (ehlo.code !== 250) {
-        smtp.fail('closed');
-        return { answer: unavailable('ehlo', ehlo), reply: ehlo };
-      }
-      const session = new Session(key, smtp, /\bSMTPUTF8\b/i.test(ehlo.text), /\bPIPELINING\b/i.test(ehlo.text));
+    const socket = await connectTo(target.ip, this.options, deadline);
+    const opened = await openSession(socket, key, this.limits, this.options.helo, deadline);
+    if ('session' in opened) {
+      const { session } = opened;
       // A pooled connection the server closes frees its slot at once (a no-op while in use).
       socket.once('close', () => this.manners.dropIdle(target.provider, session));
-      return { session };
-    } catch (err) {
-      smtp.fail('closed');
-      throw err;
     }
-  }
-
-  private async connect(ip: string, deadline: Deadline): Promise<Socket> {
-    if (deadline.signal.aborted) throw new ProbeFailure(deadline.kind());
-    const { proxy } = this.options;
-    if (proxy !== undefined) {
-      const pending = SocksClient.createConnection({
-        proxy: {
-          host: proxy.host,
-          port: proxy.port,
-          type: 5,
-          ...(proxy.userId !== undefined ? { userId: proxy.userId } : {}),
-          ...(proxy.password !== undefined ? { password: proxy.password } : {}),
-        },
-        command: 'connect',
-        destination: { host: ip, port: this.options.port },
-        timeout: this.options.timeoutMs,
-      });
-      return await new Promise<Socket>((resolve, reject) => {
-        const onAbort = () => reject(new ProbeFailure(deadline.kind()));
-        deadline.signal.addEventListener('abort', onAbort, { once: true });
-        pending.then(
-          ({ socket }) => {
-            deadline.signal.removeEventListener('abort', onAbort);
-            if (deadline.signal.aborted) {
-              socket.destroy();
-              return;
-            }
-            resolve(socket);
-          },
-          () => {
-            deadline.signal.removeEventListener('abort', onAbort);
-            reject(new ProbeFailure('proxy'));
-          },
-        );
-      });
-    }
-    const socket = new Socket();
-    return await new Promise<Socket>((resolve, reject) => {
-      const timer = setTimeout(() => fail('connect'), this.options.timeoutMs);
-      const fail = (kind: FailureKind) => {
-        clearTimeout(timer);
-        deadline.signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        reject(new ProbeFailure(kind));
-      };
-      const onAbort = () => fail(deadline.kind());
-      deadline.signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('error', () => fail('connect'));
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        deadline.signal.removeEventListener('abort', onAbort);
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-      // An address, never a name: nothing is resolved again here.
-      socket.connect({ port: this.options.port, host: ip });
-    });
-  }
-
-  private async converse(
-    session: Session,
-    recipient: string,
-    domain: string,
-    smtputf8: boolean,
-    provider: string,
-  ): Promise<{ answer: SmtpAnswer; reusable: boolean }> {
-    const { smtp } = session;
-    if (smtputf8 && !session.supportsUtf8) {
-      return { answer: answer('smtp_unavailable', 'no_smtputf8'), reusable: true };
-    }
-    const mailLine = `MAIL FROM:<${this.options.from}>${smtputf8 ? ' SMTPUTF8' : ''}`;
-    const rcptLine = `RCPT TO:<${recipient}>`;
-    let mail: SmtpReply;
-    let rcpt: SmtpReply;
-    if (session.pipelining) {
-      // One round trip: the previous probe's RSET, MAIL and RCPT (RFC 2920 §3.1: RSET, MAIL
-      // and RCPT may be sent before their replies arrive).
-      const lines = session.dirty ? ['RSET', mailLine, rcptLine] : [mailLine, rcptLine];
-      const replies = await smtp.commands(lines);
-      if (session.dirty) {
-        session.dirty = false;
-        const rset = replies.shift()!;
-        if (rset.code !== 250) {
-          if (isDeferral(rset)) this.deferral(provider);
-          return { answer: unavailable('rset', rset), reusable: false };
-        }
-      }
-      [mail, rcpt] = replies as [SmtpReply, SmtpReply];
-      session.rcpts++;
-      if (mail.code !== 250) {
-        if (isDeferral(mail)) this.deferral(provider);
-        return { answer: unavailable('mail', mail), reusable: false };
-      }
-    } else {
-      mail = await smtp.command(mailLine);
-      if (mail.code !== 250) {
-        if (isDeferral(mail)) this.deferral(provider);
-        return { answer: unavailable('mail', mail), reusable: false };
-      }
-      session.rcpts++;
-      rcpt = await smtp.command(rcptLine);
-    }
-    const reason = classifyRcpt(rcpt);
-    if (reason !== null && reason !== 'mailbox_not_found' && isDeferral(rcpt)) {
-      this.deferral(provider);
-      return { answer: { reason, acceptAll: false, detail: describe('rcpt', rcpt), reply: rcpt }, reusable: false };
-    }
-    let acceptAll = false;
-    if (reason === null && this.options.catchAllCheck) acceptAll = await this.isCatchAll(session, domain);
-    return {
-      answer: { reason: acceptAll ? 'accept_all' : reason, acceptAll, detail: describe('rcpt', rcpt), reply: rcpt },
-      reusable: true,
-    };
-  }
-
-  /**
-   * Whether the domain accepts any local part: from the cache, from a probe in flight on
-   * another connection, or by asking with a random one on this connection.
-   */
-  private async isCatchAll(session: Session, domain: string): Promise<boolean> {
-    const hit = this.catchAll.get(domain);
-    if (hit !== undefined && hit.expiresAt > this.now()) {
-      const v = await hit.value;
-      if (v !== null) return v;
-    }
-    let settle!: (v: boolean | null) => void;
-    const pending = new Promise<boolean | null>((r) => {
-      settle = r;
-    });
-    const ttlMs = (this.options.catchAllTtlSeconds ?? 86_400) * 1000;
-    if (this.catchAll.size >= 100_000) this.catchAll.delete(this.catchAll.keys().next().value as string);
-    this.catchAll.set(domain, { value: pending, expiresAt: this.now() + ttlMs });
-    try {
-      session.rcpts++;
-      const probe = await session.smtp.command(`RCPT TO:<${randomBytes(12).toString('hex')}@${domain}>`);
-      // Only a definitive answer is worth keeping; a 4xx says nothing yet.
-      if (probe.code >= 400 && probe.code < 500) {
-        this.catchAll.delete(domain);
-        settle(null);
-        return false;
-      }
-      const accepted = probe.code >= 200 && probe.code < 300;
-      this.catchAll.set(domain, { value: accepted, expiresAt: this.now() + ttlMs });
-      settle(accepted);
-      return accepted;
-    } catch (err) {
-      this.catchAll.delete(domain);
-      settle(null);
-      throw err;
-    }
+    return opened;
   }
 
   private deferral(provider: string): void {
@@ -624,51 +329,13 @@ export class SmtpProber {
   }
 }
 
-function answer(reason: Reason | null, detail: string): SmtpAnswer {
-  return { reason, acceptAll: false, detail, reply: null };
-}
-
-function unavailable(step: string, r: SmtpReply): SmtpAnswer {
-  return {
-    reason: r.code >= 400 && r.code < 500 ? 'greylisted' : 'smtp_unavailable',
-    acceptAll: false,
-    detail: describe(step, r),
-    reply: r,
-  };
-}
-
-function failureAnswer(kind: FailureKind): SmtpAnswer {
-  return answer(kind === 'timeout' || kind === 'deadline' || kind === 'aborted' ? 'timeout' : 'smtp_unavailable', kind);
-}
-
-/** `socks5://user:pass@host:port` → the proxy; credentials percent-decoded. */
-export function parseSmtpProxy(url: string): SmtpProxy {
-  const u = new URL(url);
-  if (u.protocol !== 'socks5:' && u.protocol !== 'socks5h:') throw new Error('must be a socks5:// URL');
-  if (!u.hostname || !u.port) throw new Error('must name host and port');
-  const proxy: SmtpProxy = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
-  if (u.username) proxy.userId = decodeURIComponent(u.username);
-  if (u.password) proxy.password = decodeURIComponent(u.password);
-  return proxy;
-}
-
 /** The prober `CHECK_SMTP=true` runs, resolving MX hosts with `dns` (or its own resolver when the DNS check is off). */
 export function createSmtpProber(
   options: ValidationOptions,
   dns: MxResolver | null,
   observer?: SmtpObserver,
 ): SmtpProber {
-  const resolver =
-    dns ??
-    new MxResolver({
-      servers: (options.dnsServers.length > 0 ? options.dnsServers : getServers()).map(parseDnsServer),
-      timeoutMs: options.dnsTimeoutMs,
-      tries: options.dnsTries,
-      cacheSize: options.dnsCacheSize,
-      minTtlSeconds: options.dnsMinTtlSeconds,
-      maxTtlSeconds: options.dnsMaxTtlSeconds,
-      maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
-    });
+  const resolver = dns ?? createMxResolver(options);
   return new SmtpProber(
     {
       helo: options.smtpHelo,

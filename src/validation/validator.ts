@@ -4,7 +4,6 @@
  * the costlier ones (no point asking a provider about a domain without MX).
  */
 
-import { getServers } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { context, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { ValidationOptions } from '../config.js';
@@ -12,8 +11,7 @@ import { ProcessorError } from '../errors.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import { isPublicAddressLiteral } from './address-literal.js';
 import type { BreakerState } from './circuit-breaker.js';
-import { type MxCacheStats, type MxHost, type MxLookup, MxResolver } from './dns.js';
-import { parseDnsServer } from './dns-transport.js';
+import { createMxResolver, type MxCacheStats, type MxHost, type MxLookup, type MxResolver } from './dns.js';
 import { type EmailLists, loadEmailLists } from './lists.js';
 import type { ProviderSnapshot } from './probe/manners.js';
 import { type ProviderAnswer, ProviderClient } from './provider.js';
@@ -321,17 +319,7 @@ export function createValidator(options: ValidationOptions, deps: ValidatorDeps 
     : null;
   let dns: MxResolver | null = null;
   if (options.dnsEnabled) {
-    dns =
-      deps.dns ??
-      new MxResolver({
-        servers: (options.dnsServers.length > 0 ? options.dnsServers : getServers()).map(parseDnsServer),
-        timeoutMs: options.dnsTimeoutMs,
-        tries: options.dnsTries,
-        cacheSize: options.dnsCacheSize,
-        minTtlSeconds: options.dnsMinTtlSeconds,
-        maxTtlSeconds: options.dnsMaxTtlSeconds,
-        maxNegativeTtlSeconds: options.dnsMaxNegativeTtlSeconds,
-      });
+    dns = deps.dns ?? createMxResolver(options);
   }
   let provider: ProviderClient | null = null;
   if (options.providerEnabled) {

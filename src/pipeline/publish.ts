@@ -111,6 +111,11 @@ export class BatchPublisher {
     return this.batcher.enqueue((resolve, reject) => ({ record, resolve, reject }));
   }
 
+  /** Queues a record that settles itself when acknowledged or refused (no promise per record). */
+  submit(item: Queued): void {
+    this.batcher.push(item);
+  }
+
   /** Records waiting to be sent. */
   pendingCount(): number {
     return this.batcher.pendingCount();

@@ -234,6 +234,13 @@ export class TransactionalPublisher<M> {
     return this.batcher.enqueue((resolve, reject) => ({ record, meta, resolve, reject }));
   }
 
+  /** Queues a record that settles itself (see LingerBatcher.push); refused at once, later, after a failure. */
+  submit(item: Pending<M>): void {
+    const failure = this.failure;
+    if (failure) queueMicrotask(() => item.reject(failure));
+    else this.batcher.push(item);
+  }
+
   pendingCount(): number {
     return this.batcher.pendingCount() + this.held.length;
   }

@@ -1,12 +1,10 @@
-import { type Message, Partitioners, type PartitionMetadata, type Producer, type RecordMetadata } from 'kafkajs';
+import type { Message, Producer, RecordMetadata } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { LingerBatcher, type Queued } from './batcher.js';
+import { partitionForKey } from './murmur2.js';
 import type { OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
-
-/** The same murmur2 partitioner Java clients use, so a key lands where they would put it. */
-const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 interface Group {
   /** `partitionId(topic, partition)` */
@@ -32,7 +30,6 @@ export function acknowledgedPartitions(metadata: RecordMetadata[]): Set<string> 
  */
 export class PartitionAssigner {
   private partitionCounts: ReadonlyMap<string, number> = new Map();
-  private readonly metadataByCount = new Map<number, PartitionMetadata[]>();
   private roundRobin = 0;
 
   setPartitionCounts(counts: ReadonlyMap<string, number>): void {
@@ -43,23 +40,7 @@ export class PartitionAssigner {
     const n = this.partitionCounts.get(record.topic);
     if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
     if (record.key === null) return this.roundRobin++ % n;
-    let meta = this.metadataByCount.get(n);
-    if (!meta) {
-      meta = Array.from({ length: n }, (_, partitionId) => ({
-        partitionErrorCode: 0,
-        partitionId,
-        leader: 0,
-        replicas: [],
-        isr: [],
-        offlineReplicas: [],
-      }));
-      this.metadataByCount.set(n, meta);
-    }
-    return javaCompatiblePartitioner({
-      topic: record.topic,
-      partitionMetadata: meta,
-      message: { key: record.key, value: null },
-    });
+    return partitionForKey(record.key, n);
   }
 }
 

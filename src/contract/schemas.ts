@@ -69,6 +69,25 @@ export function decodeValidationResult(value: Buffer): ValidationResult {
   return validationResultType.fromBuffer(value) as ValidationResult;
 }
 
+/**
+ * Results are encoded one after another into a shared slab, each returned as a view of its
+ * own bytes (avsc's toBuffer zero-fills a new buffer and copies into it, per record). A view
+ * covers only bytes written for it; a slab lives while a result in it does.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafe(SLAB_BYTES);
+let slabUsed = 0;
+
 export function encodeValidationResult(result: ValidationResult): Buffer {
-  return validationResultType.toBuffer(result);
+  let start = slabUsed;
+  let end = validationResultType.encode(result, slab, start);
+  if (end < 0) {
+    // It did not fit (encode returned minus the bytes missing): a new slab, large enough.
+    const size = slab.length - start - end;
+    slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, size));
+    start = 0;
+    end = validationResultType.encode(result, slab, 0);
+  }
+  slabUsed = end;
+  return slab.subarray(start, end);
 }

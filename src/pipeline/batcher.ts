@@ -54,12 +54,24 @@ export class LingerBatcher<P extends Queued> {
   /** Queues `item` (built around the resolve/reject of the returned promise). */
   enqueue(build: (resolve: () => void, reject: (err: Error) => void) => P): Promise<void> {
     if (this.closed) return Promise.reject(new Error('publisher is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push(build(resolve, reject));
-      if (this.queue.length >= this.options.batchSize) this.kick();
-      else if (!this.timer && !this.sending) this.timer = setTimeout(() => this.kick(), this.options.lingerMs);
-    });
+    return new Promise<void>((resolve, reject) => this.push(build(resolve, reject)));
   }
+
+  /**
+   * Queues an item that settles itself (its `resolve`/`reject` are its own methods): no
+   * promise or closure per record on the hot path.
+   */
+  push(item: P): void {
+    if (this.closed) {
+      item.reject(new Error('publisher is closed'));
+      return;
+    }
+    this.queue.push(item);
+    if (this.queue.length >= this.options.batchSize) this.kick();
+    else if (!this.timer && !this.sending) this.timer = setTimeout(this.kickLater, this.options.lingerMs);
+  }
+
+  private readonly kickLater = () => this.kick();
 
   /** Records waiting, not counting the request on the wire. */
   pendingCount(): number {

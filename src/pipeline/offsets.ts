@@ -22,6 +22,11 @@ export class PartitionOffsetTracker {
   private seenEnd = -1;
   private committed = -1;
 
+  constructor(
+    /** Told whenever `uncommitted()` changes (the partition table's process-wide budget). */
+    private readonly onUncommitted?: (before: number, after: number) => void,
+  ) {}
+
   /**
    * Records that `offset` was handed to the scheduler. Returns false for an offset already
    * dispatched (a refetch after a rebalance or a resume): the caller must not run it twice.
@@ -35,6 +40,10 @@ export class PartitionOffsetTracker {
     }
     this.lastDispatched = offset;
     this.pending.push(offset);
+    if (this.onUncommitted) {
+      const after = this.uncommitted();
+      this.onUncommitted(after - 1, after);
+    }
     return true;
   }
 
@@ -79,7 +88,10 @@ export class PartitionOffsetTracker {
   markCommitted(offset: number): void {
     if (offset <= this.committed) return;
     this.committed = offset;
+    const before = this.uncommitted();
     while (this.commitHead < this.head && this.pending[this.commitHead]! < offset) this.commitHead++;
+    const after = this.uncommitted();
+    if (after !== before) this.onUncommitted?.(before, after);
     // Drop the committed prefix now and then so the array stays as small as the window.
     if (this.commitHead > 1024 && this.commitHead * 2 > this.pending.length) {
       this.pending = this.pending.slice(this.commitHead);

@@ -42,6 +42,14 @@ export const pipelineFields = {
     min: 1,
     max: 1_000_000,
   }),
+  globalWindow: int({
+    env: 'GLOBAL_WINDOW',
+    description:
+      'Offsets the whole process may have in flight over all its partitions, shared fairly (each partition with records is guaranteed GLOBAL_WINDOW / partitions, at least one); bounds memory whatever the partition count.',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+  }),
   validationTimeoutMs: int({
     env: 'VALIDATION_TIMEOUT_MS',
     description: 'Deadline for one validation; past it the verdict is unknown/timeout.',

@@ -103,7 +103,7 @@ export class Processor {
     const consumer = this.consumer;
     const global = createGlobalLimit(p.globalConcurrency);
     this.table = new PartitionTable(
-      p.partitionWindow,
+      { partition: p.partitionWindow, global: p.globalWindow },
       () => new PartitionScheduler(p.ordering, p.partitionConcurrency, global),
       {
         pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),

@@ -166,6 +166,12 @@ export class BatchPublisher {
     return this.batcher.enqueue((resolve, reject) => ({ record: fitted, resolve, reject }));
   }
 
+  /** Queues a record that settles itself when acknowledged or refused (no promise per record). */
+  submit(item: Queued): void {
+    item.record = this.sizes.fit(item.record);
+    this.batcher.push(item);
+  }
+
   /** Records waiting to be sent. */
   pendingCount(): number {
     return this.batcher.pendingCount();

@@ -7,7 +7,7 @@
 import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import type { KafkaMessage } from 'kafkajs';
 import type { SignupEvent } from '../contract/schemas.js';
-import { ProcessorError } from '../errors.js';
+import { type ErrorCode, ProcessorError } from '../errors.js';
 import { NO_SPAN, type RecordSpans, type TracedRecord } from '../telemetry/record-spans.js';
 import type { Validator, Verdict } from '../validation/types.js';
 import type { Deadlines } from './deadlines.js';
@@ -15,8 +15,12 @@ import { type DecodeOptions, decodeSignup } from './decode.js';
 import type { ProcessorObserver } from './observer.js';
 import type { PartitionState } from './partition-table.js';
 import { type OutgoingRecord, type RetryState, retryStateOf, type SourceCoordinates } from './records.js';
-import { type Outcome, type RoutedInput, type RoutingPolicy, route } from './routing.js';
+import { type Destination, type Outcome, type RoutedInput, type RoutingPolicy, route } from './routing.js';
 
+/**
+ * The task is also its own entry in the publisher's queue: the publisher calls `resolve` or
+ * `reject` when the broker answered, so a record costs no promise and no closures.
+ */
 export class RecordTask implements RoutedInput, TracedRecord {
   /** The original input record: itself, or the origin a retry record names. */
   readonly origin: SourceCoordinates;
@@ -24,8 +28,15 @@ export class RecordTask implements RoutedInput, TracedRecord {
   event: SignupEvent | null = null;
   span: Span = NO_SPAN;
   ctx: Context = ROOT_CONTEXT;
+  /** Set when routed: the record published, where it went and why, and its send span. */
+  record: OutgoingRecord | null = null;
+  destination: Destination = 'deadLetter';
+  verdict: Verdict | null = null;
+  code: ErrorCode | null = null;
+  sendSpan: Span = NO_SPAN;
 
   constructor(
+    private readonly runner: TaskRunner,
     readonly st: PartitionState,
     readonly source: SourceCoordinates,
     readonly message: KafkaMessage,
@@ -38,11 +49,26 @@ export class RecordTask implements RoutedInput, TracedRecord {
   get offset(): number {
     return Number(this.source.offset);
   }
+
+  /** The transactional publisher's name for what it carries with a record. */
+  get meta(): RecordTask {
+    return this;
+  }
+
+  /** The broker acknowledged the record. */
+  resolve(): void {
+    this.runner.published(this);
+  }
+
+  /** The record could not be published. */
+  reject(err: Error): void {
+    this.runner.publishFailed(this, err);
+  }
 }
 
-/** Hands a routed record to Kafka; the promise settles with the broker's acknowledgement. */
+/** Hands a routed task's record to Kafka; the task is settled with the broker's answer. */
 export interface RecordPublisher {
-  publish(record: OutgoingRecord, task: RecordTask): Promise<void>;
+  submit(task: RecordTask & { record: OutgoingRecord }): void;
 }
 
 export interface TaskRunnerDeps {
@@ -68,7 +94,7 @@ export class TaskRunner {
   start(st: PartitionState, source: SourceCoordinates, message: KafkaMessage, fromRetry: boolean): void {
     st.tasks++;
     // Results and dead letters name the original input record, also after retries.
-    const task = new RecordTask(st, source, message, fromRetry ? retryStateOf(message.headers, source) : null);
+    const task = new RecordTask(this, st, source, message, fromRetry ? retryStateOf(message.headers, source) : null);
     const { deps } = this;
     deps.spans.process(task, source.topic, source.partition, task.offset, message);
     const decoded = decodeSignup(
@@ -146,21 +172,31 @@ export class TaskRunner {
     const verdict = 'verdict' in outcome ? outcome.verdict : null;
     if (verdict) deps.spans.verdict(task, verdict.verdict, verdict.reason);
     const { destination, record, code } = route(deps.policy, task, outcome);
-    const send = deps.spans.send(task, record, destination, code);
-    deps.publisher.publish(record, task).then(
-      () => {
-        deps.spans.sent(task, send);
-        deps.observer.routed?.(destination, verdict, code, performance.now() - task.started);
-        deps.done(task);
-      },
-      (err: Error) => {
-        deps.spans.sendFailed(task, send, err);
-        // The offset stays uncommitted: after the restart this record is read again.
-        deps.failed(
-          new ProcessorError('PUBLISH_FAILED', `result could not be published: ${err.message}`, { cause: err }),
-        );
-      },
-    );
+    task.verdict = verdict;
+    task.destination = destination;
+    task.code = code;
+    task.record = record;
+    task.sendSpan = deps.spans.send(task, record, destination, code);
+    deps.publisher.submit(task as RecordTask & { record: OutgoingRecord });
+  }
+
+  /** The task's record is acknowledged. Called from the publisher's loop: never throws into it. */
+  published(task: RecordTask): void {
+    const { deps } = this;
+    try {
+      deps.spans.sent(task, task.sendSpan);
+      deps.observer.routed?.(task.destination, task.verdict, task.code, performance.now() - task.started);
+      deps.done(task);
+    } catch (err) {
+      deps.failed(err as Error);
+    }
+  }
+
+  publishFailed(task: RecordTask, err: Error): void {
+    const { deps } = this;
+    deps.spans.sendFailed(task, task.sendSpan, err);
+    // The offset stays uncommitted: after the restart this record is read again.
+    deps.failed(new ProcessorError('PUBLISH_FAILED', `result could not be published: ${err.message}`, { cause: err }));
   }
 
   private abandon(task: RecordTask): void {

@@ -262,6 +262,17 @@ export class TransactionalPublisher<M> {
     return this.batcher.enqueue((resolve, reject) => ({ record: fitted, meta, resolve, reject }));
   }
 
+  /** Queues a record that settles itself (see LingerBatcher.push); refused at once, later, after a failure. */
+  submit(item: Pending<M>): void {
+    const failure = this.failure;
+    if (failure) {
+      queueMicrotask(() => item.reject(failure));
+      return;
+    }
+    item.record = this.sizes.fit(item.record);
+    this.batcher.push(item);
+  }
+
   pendingCount(): number {
     return this.batcher.pendingCount() + this.held.length;
   }

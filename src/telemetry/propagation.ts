@@ -34,8 +34,15 @@ const headerSetter: TextMapSetter<Record<string, string | Buffer>> = {
 const w3c = new W3CTraceContextPropagator();
 
 export function extractContext(headers: IHeaders | undefined): Context {
+  // A record without headers carries no context (the common case: skip both propagators).
+  if (!hasAny(headers)) return ROOT_CONTEXT;
   const ctx = w3c.extract(ROOT_CONTEXT, headers, headerGetter);
   return propagation.extract(ctx, headers, headerGetter);
+}
+
+function hasAny(headers: IHeaders | undefined): boolean {
+  for (const _ in headers) return true;
+  return false;
 }
 
 export function injectContext(ctx: Context, headers: Record<string, string | Buffer>): void {

@@ -110,3 +110,103 @@ describe('PartitionTable: the window', () => {
     expect(st.dueTimer).toBeUndefined();
   });
 });
+
+describe('PartitionTable: the global window (GLOBAL_WINDOW)', () => {
+  function shared(partition: number, global: number, fetch = fetchLog()) {
+    const limit = createGlobalLimit(8);
+    const t = new PartitionTable({ partition, global }, () => new PartitionScheduler('key', 4, limit), fetch);
+    return { t, fetch };
+  }
+  /** Dispatches the partition's next offsets while it has room; returns how many. */
+  function fill(t: PartitionTable, st: ReturnType<PartitionTable['get']>, next: { offset: number }): number {
+    let n = 0;
+    while (!t.isFull(st)) {
+      st.tracker.dispatch(next.offset++);
+      n++;
+    }
+    return n;
+  }
+  const held = (t: PartitionTable) => [...t.owned()].reduce((n, st) => n + st.tracker.uncommitted(), 0);
+
+  it('shares the budget fairly: each partition with records gets GLOBAL_WINDOW / partitions', () => {
+    const { t } = shared(500, 1000);
+    const parts = Array.from({ length: 8 }, (_, p) => t.get('in', p));
+    expect(t.share).toBe(125);
+    const next = parts.map(() => ({ offset: 0 }));
+    expect(parts.map((st, i) => fill(t, st, next[i]!))).toEqual(Array(8).fill(125));
+    expect(held(t)).toBe(1000);
+    // Committing one partition frees its own share again, not another's.
+    for (let o = 0; o < 125; o++) parts[0]!.tracker.markDone(o);
+    t.committed(parts[0]!, 100);
+    expect(t.isFull(parts[1]!)).toBe(true);
+    expect(fill(t, parts[0]!, next[0]!)).toBe(100);
+    expect(held(t)).toBe(1000);
+  });
+
+  it('a partition alone may use its whole PARTITION_WINDOW; one that joins waits until the first is down to its share', () => {
+    const { t, fetch } = shared(10, 12);
+    const a = t.get('in', 0);
+    const nextA = { offset: 0 };
+    expect(fill(t, a, nextA)).toBe(10);
+    const b = t.get('in', 1);
+    expect(t.share).toBe(6);
+    // Budget overdrawn (10 + 6 reserved > 12): B waits, paused, though it holds nothing.
+    expect(t.isFull(b)).toBe(true);
+    t.pause(b);
+    for (let o = 0; o < 10; o++) a.tracker.markDone(o);
+    t.committed(a, 3); // A holds 7: still over
+    expect(b.paused).toBe(true);
+    t.committed(a, 4); // A holds 6, its share: B may go on, woken by A's commit
+    expect(b.paused).toBe(false);
+    expect(fetch.calls).toEqual(['pause in/1', 'resume in/1']);
+    expect(fill(t, b, { offset: 0 })).toBe(6);
+    expect(held(t)).toBe(12);
+  });
+
+  it('never holds more than GLOBAL_WINDOW, whatever the partitions, joins, commits and revocations', () => {
+    const { t } = shared(50, 100);
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const next = new Map<number, { offset: number }>();
+    let peak = 0;
+    let assignment = Array.from({ length: 24 }, (_, p) => p);
+    for (let step = 0; step < 5000; step++) {
+      const p = assignment[rand(assignment.length)]!;
+      const st = t.get('in', p);
+      const n = next.get(p) ?? { offset: 0 };
+      next.set(p, n);
+      const r = rand(10);
+      if (r < 6) {
+        for (let k = rand(30); k >= 0 && !t.isFull(st); k--) st.tracker.dispatch(n.offset++);
+      } else if (r < 9) {
+        const from = st.tracker.lastCommitted();
+        for (let o = Math.max(0, from); o < n.offset; o++) st.tracker.markDone(o);
+        const to = st.tracker.committable();
+        if (to !== undefined) t.committed(st, Math.min(to, from + 1 + rand(20)));
+      } else if (rand(50) === 0) {
+        assignment = assignment.filter((x) => x !== p);
+        if (assignment.length < 4) assignment = Array.from({ length: 24 }, (_, q) => q);
+        t.reassign({ in: assignment });
+        next.delete(p);
+      }
+      peak = Math.max(peak, held(t));
+      expect(held(t)).toBeLessThanOrEqual(100);
+    }
+    expect(peak).toBeGreaterThan(90); // the budget is used, not only respected
+  });
+
+  it('gives one record to each partition when they outnumber GLOBAL_WINDOW', () => {
+    const { t } = shared(10, 2);
+    const parts = [0, 1, 2].map((p) => t.get('in', p));
+    expect(parts.map((st) => fill(t, st, { offset: 0 }))).toEqual([1, 1, 1]);
+  });
+
+  it('without a global window, each partition has its own PARTITION_WINDOW', () => {
+    const { t } = table(7);
+    const parts = [0, 1, 2].map((p) => t.get('in', p));
+    expect(parts.map((st) => fill(t, st, { offset: 0 }))).toEqual([7, 7, 7]);
+  });
+});

@@ -1,6 +1,12 @@
 import type { IHeaders, KafkaMessage, RecordBatchEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES } from '../../src/contract/headers.js';
+import {
+  decodeValidationResult,
+  encodeValidationResult,
+  type ValidationResult,
+  validationResultType,
+} from '../../src/contract/schemas.js';
 import { ProcessorError } from '../../src/errors.js';
 import { MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/batcher.js';
 import { deadLetterRecord, retryStateOf } from '../../src/pipeline/records.js';
@@ -73,5 +79,36 @@ describe('deadLetterRecord', () => {
     expect(r.headers[DLQ_HEADERS.firstFailureAt]).toBe('2026-11-28T00:00:00.000Z');
     expect(String(r.headers[DLQ_HEADERS.retryHistory]).split(';')).toHaveLength(3);
     expect(r.headers[DLQ_HEADERS.partition]).toBe('4');
+  });
+});
+
+describe('encodeValidationResult', () => {
+  it('gives each result bytes of its own, also across slabs and past a slab size', () => {
+    const result = (i: number, detail: string): ValidationResult => ({
+      eventId: `evt-${i}`,
+      userId: `user-${i}`,
+      email: `u${i}@example.com`,
+      normalizedEmail: `u${i}@example.com`,
+      verdict: 'deliverable',
+      reason: null,
+      flags: [],
+      suggestion: null,
+      checks: [{ name: 'syntax', status: 'pass', reason: null, detail, durationMicros: i }],
+      sourceRecord: { topic: 'signups', partition: 0, offset: i },
+      occurredAt: 1,
+      validatedAt: 2,
+      durationMicros: 3,
+      processorVersion: 'test',
+      canonicalEmail: null,
+    });
+    const inputs = Array.from({ length: 3000 }, (_, i) =>
+      result(i, i === 1500 ? 'x'.repeat(100_000) : 'd'.repeat(i % 50)),
+    );
+    // Encoded one after another, then all decoded: a later result never overwrote an earlier one.
+    const encoded = inputs.map((r) => encodeValidationResult(r));
+    encoded.forEach((buf, i) => {
+      expect(buf.equals(validationResultType.toBuffer(inputs[i]))).toBe(true);
+      expect(decodeValidationResult(buf).eventId).toBe(`evt-${i}`);
+    });
   });
 });

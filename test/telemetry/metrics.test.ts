@@ -1,3 +1,4 @@
+import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ProcessorMetrics } from '../../src/telemetry/metrics.js';
 import type { Verdict } from '../../src/validation/types.js';
@@ -42,6 +43,57 @@ describe('ProcessorMetrics', () => {
     expect(value(text, 'efv_check_duration_seconds_count{check="syntax",status="pass"}')).toBe(4);
     // The normalised address is on the verdict, but never in a label.
     expect(text).not.toContain('anna');
+  });
+
+  it('exposes the per-event series exactly as prom-client would, across scrapes', async () => {
+    // The per-event series are counted in bound slots and handed over at scrape time; the
+    // reference registry gets the same observations through prom-client's own API.
+    const m = new ProcessorMetrics({ defaultMetrics: false });
+    const ref = new Registry();
+    const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    const refEvents = new Counter({
+      name: 'efv_events_total',
+      help: 'x',
+      labelNames: ['destination', 'verdict', 'reason'],
+      registers: [ref],
+    });
+    const refDuration = new Histogram({
+      name: 'efv_event_duration_seconds',
+      help: 'x',
+      labelNames: ['destination'],
+      buckets,
+      registers: [ref],
+    });
+    const refChecks = new Histogram({
+      name: 'efv_check_duration_seconds',
+      help: 'x',
+      labelNames: ['check', 'status'],
+      buckets,
+      registers: [ref],
+    });
+    const series = (text: string, prefix: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(prefix))
+        .sort();
+    const both = (dest: 'valid' | 'invalid', v: Verdict, ms: number) => {
+      m.routed(dest, v, null, ms);
+      refEvents.inc({ destination: dest, verdict: v.verdict, reason: v.reason ?? 'none' });
+      refDuration.observe({ destination: dest }, ms / 1000);
+      for (const c of v.checks) refChecks.observe({ check: c.name, status: c.status }, c.durationMs / 1000);
+    };
+    both('valid', verdict('deliverable', null), 0.4);
+    both('valid', verdict('deliverable', null), 25); // on a bucket bound: counted in it
+    both('invalid', verdict('undeliverable', 'no_mx'), 99_000); // past the last bound: +Inf only
+    for (const round of [1, 2]) {
+      const [ours, theirs] = [await m.scrape(), await ref.metrics()];
+      for (const name of ['efv_events_total', 'efv_event_duration_seconds', 'efv_check_duration_seconds']) {
+        const got = series(ours, `${name}`);
+        expect(got.length, `${name} in round ${round}`).toBeGreaterThan(0);
+        expect(got).toEqual(series(theirs, `${name}`));
+      }
+      both('invalid', verdict('undeliverable', 'no_mx'), 3);
+    }
   });
 
   it('drops the gauges of partitions that moved away on a rebalance', async () => {

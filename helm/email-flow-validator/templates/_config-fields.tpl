@@ -27,6 +27,7 @@ processor's settings, which _validate.tpl checks with the processor's own messag
 {"env":"PARTITION_CONCURRENCY","kind":"int","default":"64","min":1,"max":10000},
 {"env":"GLOBAL_CONCURRENCY","kind":"int","default":"512","min":1,"max":100000},
 {"env":"PARTITION_WINDOW","kind":"int","default":"500","min":1,"max":1000000},
+{"env":"GLOBAL_WINDOW","kind":"int","default":"10000","min":1,"max":10000000},
 {"env":"VALIDATION_TIMEOUT_MS","kind":"int","default":"10000","min":10,"max":600000},
 {"env":"MAX_MESSAGE_BYTES","kind":"int","default":"65536","min":64,"max":10485760},
 {"env":"INPUT_FORMAT","kind":"oneOf","default":"auto","values":["auto","avro","json"]},

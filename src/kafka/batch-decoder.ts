@@ -22,6 +22,19 @@
  */
 import { createRequire } from 'node:module';
 import { CODECS, codecName, DecompressError, decompress } from './compression.js';
+import {
+  addInteger,
+  type BatchContext,
+  type DecodedRecord,
+  type HeaderCaps,
+  type HeaderOverflow,
+  LOG_APPEND_TIME,
+  Reader,
+  type Headers as RecordHeaders,
+  readRecords,
+  recordFrom,
+  Truncated,
+} from './record-reader.js';
 
 const require = createRequire(import.meta.url);
 
@@ -71,13 +84,16 @@ export interface UndecodableBatch {
   batchBytes: number;
 }
 
-/** What a record over the header caps had: counted, never copied. */
-export interface HeaderOverflow {
-  count: number;
-  bytes: number;
-  /** The first few header names (truncated), for whoever looks at the dead letter. */
-  names: string[];
-}
+/** The header caps in force (a getter view of `limits`), and where a record over them is noted. */
+const caps: HeaderCaps = {
+  get maxHeaders() {
+    return limits.maxHeaders;
+  },
+  get maxHeaderBytes() {
+    return limits.maxHeaderBytes;
+  },
+  overflowed: (headers, overflow) => overflowed.set(headers, overflow),
+};
 
 // Marks, keyed by the record's headers object (the decoder hands these around untouched).
 const undecodable = new WeakMap<object, UndecodableBatch>();
@@ -97,215 +113,7 @@ const TIMESTAMP_TYPE_FLAG = 0x08;
 const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const CODEC_MASK = 0x07;
-const LOG_APPEND_TIME = 1;
 const CREATE_TIME = 0;
-const SUMMARY_NAMES = 5;
-
-class Truncated extends Error {}
-
-/** A cursor over a buffer that reads Kafka varints without allocating. */
-class Reader {
-  constructor(
-    readonly buf: Buffer,
-    public at: number,
-    readonly end: number,
-  ) {}
-
-  need(n: number): void {
-    if (n < 0 || this.at + n > this.end) throw new Truncated('record runs past its batch');
-  }
-
-  int8(): number {
-    this.need(1);
-    return this.buf.readInt8(this.at++);
-  }
-
-  int32(): number {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.at);
-    this.at += 4;
-    return v;
-  }
-
-  /** Zig-zag varint of up to 32 bits. */
-  varInt(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      this.need(1);
-      const b = this.buf[this.at++]!;
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-      if (shift > 28) throw new Truncated('varint longer than 5 bytes');
-    }
-    return (result >>> 1) ^ -(result & 1);
-  }
-
-  /** Zig-zag varlong, as a bigint (timestamps deltas may use all 64 bits). */
-  varLong(): bigint | number {
-    // Fast path: fits in 7 bytes (49 bits) as a double.
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 7; i++) {
-      this.need(1);
-      const b = this.buf[this.at++]!;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-      mul *= 128;
-    }
-    let big = BigInt(result);
-    let shift = 49n;
-    for (;;) {
-      this.need(1);
-      const b = this.buf[this.at++]!;
-      big |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7n;
-      if (shift > 63n) throw new Truncated('varlong longer than 10 bytes');
-    }
-    big = BigInt.asUintN(64, big);
-    return BigInt.asIntN(64, (big >> 1n) ^ -(big & 1n));
-  }
-
-  /** Varint-length bytes (a slice, no copy), or null for length -1. */
-  bytes(): Buffer | null {
-    const n = this.varInt();
-    if (n < 0) return null;
-    this.need(n);
-    const v = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return v;
-  }
-
-  string(): string | null {
-    const n = this.varInt();
-    if (n < 0) return null;
-    this.need(n);
-    const v = this.buf.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return v;
-  }
-}
-
-interface BatchContext {
-  firstOffset: string;
-  firstTimestamp: string;
-  partitionLeaderEpoch: number;
-  inTransaction: boolean;
-  isControlBatch: boolean;
-  lastOffsetDelta: number;
-  producerId: string;
-  producerEpoch: number;
-  firstSequence: number;
-  maxTimestamp: string;
-  timestampType: number;
-  magicByte?: number;
-}
-
-type HeaderValue = Buffer | null;
-type Headers = Record<string, HeaderValue | HeaderValue[]>;
-
-export interface DecodedRecord {
-  magicByte: number | undefined;
-  attributes: number;
-  timestamp: string;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Headers;
-  isControlRecord: boolean;
-  batchContext: BatchContext;
-}
-
-function addInteger(base: string, delta: number | bigint): string {
-  if (typeof delta === 'number') {
-    const b = Number(base);
-    if (Number.isSafeInteger(b) && Number.isSafeInteger(b + delta)) return String(b + delta);
-  }
-  return (BigInt(base) + BigInt(delta)).toString();
-}
-
-/** The headers of one record, read in one pass; undefined past the caps (then skipped). */
-function readHeaders(r: Reader, recordEnd: number): Headers {
-  const count = r.varInt();
-  const headers: Headers = {};
-  if (count <= 0) return headers;
-  const { maxHeaders, maxHeaderBytes } = limits;
-  const bytes = recordEnd - r.at;
-  if (count > maxHeaders || bytes > maxHeaderBytes) {
-    overflowed.set(headers, { count, bytes, names: headerNames(r, Math.min(count, SUMMARY_NAMES)) });
-    r.at = recordEnd;
-    return headers;
-  }
-  for (let i = 0; i < count; i++) {
-    const key = r.string() ?? 'null';
-    const value = r.bytes();
-    if (key === '__proto__') {
-      // An own property, never the prototype (KafkaJS's decoder made it [Object.prototype, value]).
-      const own = Object.hasOwn(headers, key) ? headers[key] : undefined;
-      const next = own === undefined ? value : Array.isArray(own) ? [...own, value] : [own, value];
-      Object.defineProperty(headers, key, { value: next, enumerable: true, writable: true, configurable: true });
-      continue;
-    }
-    // Own properties only: KafkaJS's decoder turned a header named toString or constructor
-    // into [Object.prototype.toString, value].
-    const prev = Object.hasOwn(headers, key) ? headers[key] : undefined;
-    if (prev === undefined) headers[key] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else headers[key] = [prev, value];
-  }
-  return headers;
-}
-
-function headerNames(r: Reader, n: number): string[] {
-  const names: string[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      names.push((r.string() ?? 'null').slice(0, 64));
-      r.bytes();
-    }
-  } catch {
-    // A summary of what could be read.
-  }
-  return names;
-}
-
-/** One record (its length varint first), as KafkaJS's record decoder returns it. */
-function readRecord(r: Reader, ctx: BatchContext): DecodedRecord {
-  const length = r.varInt();
-  r.need(length);
-  const end = r.at + length;
-  const body = new Reader(r.buf, r.at, end);
-  r.at = end;
-  const attributes = body.int8();
-  const timestampDelta = body.varLong();
-  const offsetDelta = body.varInt();
-  const key = body.bytes();
-  const value = body.bytes();
-  const headers = readHeaders(body, end);
-  return {
-    magicByte: ctx.magicByte,
-    attributes,
-    timestamp:
-      ctx.timestampType === LOG_APPEND_TIME && ctx.maxTimestamp
-        ? ctx.maxTimestamp
-        : addInteger(ctx.firstTimestamp, timestampDelta),
-    offset: addInteger(ctx.firstOffset, offsetDelta),
-    key,
-    value,
-    headers,
-    isControlRecord: ctx.isControlBatch,
-    batchContext: ctx,
-  };
-}
-
-function readRecords(buf: Buffer, at: number, end: number, count: number, ctx: BatchContext): DecodedRecord[] {
-  const r = new Reader(buf, at, end);
-  const records: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) records.push(readRecord(r, ctx));
-  return records;
-}
 
 /** KafkaJS's `Decoder`, as far as the batch decoder uses it. */
 interface KafkaDecoder {
@@ -382,11 +190,11 @@ export async function decodeRecordBatch(
     if (count > limits.maxBatchRecords)
       throw new Truncated(`batch claims ${count} records, more than the ${limits.maxBatchRecords} allowed`);
     if (count <= 0) records = [];
-    else if (codec === CODECS.none) records = readRecords(buf, recordsAt, end, count, recordCtx);
+    else if (codec === CODECS.none) records = readRecords(buf, recordsAt, end, count, recordCtx, caps);
     else {
       const out = await decompress(codec, buf.subarray(recordsAt, end), limits.maxDecompressedBytes);
       inflatedBy.set(fetchDecoder, inflated + out.length);
-      records = readRecords(out, 0, out.length, count, recordCtx);
+      records = readRecords(out, 0, out.length, count, recordCtx, caps);
     }
   } catch (err) {
     if (!(err instanceof DecompressError || err instanceof Truncated || err instanceof RangeError)) throw err;
@@ -398,7 +206,7 @@ export async function decodeRecordBatch(
 /** The one record standing for a batch that could not be decoded, at its last offset. */
 function standIn(raw: Buffer, ctx: BatchContext, codec: number, reason: string): DecodedRecord {
   const lastOffset = addInteger(ctx.firstOffset, ctx.lastOffsetDelta);
-  const headers: Headers = {};
+  const headers: RecordHeaders = {};
   undecodable.set(headers, {
     firstOffset: ctx.firstOffset,
     lastOffset,
@@ -424,27 +232,9 @@ function standIn(raw: Buffer, ctx: BatchContext, codec: number, reason: string):
 export function decodeRecordV0(decoder: KafkaDecoder, batchContext: BatchContext): DecodedRecord {
   // KafkaJS hands it a Decoder over exactly one record (its length already read).
   const r = new Reader(decoder.buffer, decoder.offset, decoder.buffer.length);
-  const attributes = r.int8();
-  const timestampDelta = r.varLong();
-  const offsetDelta = r.varInt();
-  const key = r.bytes();
-  const value = r.bytes();
-  const headers = readHeaders(r, decoder.buffer.length);
+  const record = recordFrom(r, decoder.buffer.length, batchContext, caps);
   decoder.offset = r.at;
-  return {
-    magicByte: batchContext.magicByte,
-    attributes,
-    timestamp:
-      batchContext.timestampType === LOG_APPEND_TIME && batchContext.maxTimestamp
-        ? batchContext.maxTimestamp
-        : addInteger(batchContext.firstTimestamp ?? '0', timestampDelta),
-    offset: addInteger(batchContext.firstOffset ?? '0', offsetDelta),
-    key,
-    value,
-    headers,
-    isControlRecord: batchContext.isControlBatch ?? false,
-    batchContext,
-  };
+  return record;
 }
 
 export type InstallOutcome = 'installed' | 'already' | 'skipped';
@@ -487,3 +277,4 @@ export function kafkajsBatchDecoder(): (decoder: unknown) => Promise<{ records: 
     else delete require.cache[recordPath];
   }
 }
+export type { DecodedRecord, HeaderOverflow } from './record-reader.js';

@@ -8,6 +8,7 @@ import type { AddressVerdict, VerdictReason } from './contract/verdicts.js';
 import { ProcessorError } from './errors.js';
 import type { Verdict } from './validation/types.js';
 import { createValidator as createEngine, type EmailValidator } from './validation/validator.js';
+import { checkRecords } from './validation/verdict.js';
 
 export interface CreateValidatorOptions {
   /**
@@ -46,13 +47,7 @@ export function toAddressVerdict(email: string, v: Verdict): AddressVerdict {
     ...({ verdict: v.verdict, reason: v.reason } as VerdictReason),
     flags: v.flags,
     suggestion: v.suggestion,
-    checks: v.checks.map((c) => ({
-      name: c.name,
-      status: c.status,
-      reason: c.reason,
-      detail: c.detail,
-      durationMicros: Math.round(c.durationMs * 1000),
-    })),
+    checks: checkRecords(v.checks),
   };
 }
 

@@ -14,6 +14,7 @@ import { encodeValidationResult, type SignupEvent, type ValidationResult } from 
 import type { ProcessorError } from '../errors.js';
 import { headerOverflow, undecodableBatch } from '../kafka/batch-decoder.js';
 import type { Verdict } from '../validation/types.js';
+import { checkRecords } from '../validation/verdict.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
 /** A record the processor writes: a result, a retry or a dead letter, before it is batched. */
@@ -51,13 +52,7 @@ export function resultRecord(
     reason: verdict.reason,
     flags: verdict.flags,
     suggestion: verdict.suggestion,
-    checks: verdict.checks.map((c) => ({
-      name: c.name,
-      status: c.status,
-      reason: c.reason,
-      detail: c.detail,
-      durationMicros: Math.round(c.durationMs * 1000),
-    })),
+    checks: checkRecords(verdict.checks),
     sourceRecord: { topic: src.topic, partition: src.partition, offset: Number(src.offset) },
     occurredAt: event.occurredAt,
     validatedAt: Date.now(),

@@ -102,3 +102,20 @@ export class VerdictBuilder {
     };
   }
 }
+
+/** A verdict's checks as the result record and the library API carry them (µs, not ms). */
+export function checkRecords(checks: readonly CheckOutcome[]): {
+  name: string;
+  status: CheckStatus;
+  reason: Reason | null;
+  detail: string | null;
+  durationMicros: number;
+}[] {
+  return checks.map((c) => ({
+    name: c.name,
+    status: c.status,
+    reason: c.reason,
+    detail: c.detail,
+    durationMicros: Math.round(c.durationMs * 1000),
+  }));
+}

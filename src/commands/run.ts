@@ -34,7 +34,7 @@ export async function startProcessor(
     const missing = await missingTopics(admin, config.topics, config.pipeline.retryDelays);
     if (missing.length > 0) {
       throw new ProcessorError(
-        'CONFIG_INVALID',
+        'TOPIC_MISSING',
         `topics missing on ${config.kafka.brokers.join(',')}: ${missing.join(', ')} (create them with \`email-flow-validator topics\`)`,
       );
     }

@@ -58,6 +58,12 @@ export const OPERATIONAL_ERRORS = {
     when: '`DELIVERY=exactly-once` but the consumer-group fencing of transactional offset commits could not be installed (the KafkaJS build differs from the one it was written for)',
     action: 'run the pinned kafkajs version, or `DELIVERY=at-least-once`',
   },
+  HTTP_PORT_UNAVAILABLE: {
+    exit: 2,
+    retriable: false,
+    when: '`run` cannot serve /healthz, /readyz and /metrics: `HTTP_PORT` is taken (`EADDRINUSE`), not allowed (`EACCES`), or `HTTP_HOST` is no address of this host',
+    action: 'choose another `HTTP_PORT` (0 picks a free one, -1 turns the server off) or fix `HTTP_HOST`',
+  },
   UNSUPPORTED: {
     exit: 2,
     retriable: false,

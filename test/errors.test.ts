@@ -25,6 +25,7 @@ describe('operational error codes', () => {
       INPUT_FILE_INVALID: 2,
       TOPIC_MISSING: 2,
       EXACTLY_ONCE_UNAVAILABLE: 2,
+      HTTP_PORT_UNAVAILABLE: 2,
       UNSUPPORTED: 2,
       TOPIC_CREATION_REFUSED: 1,
       KAFKA_FAILED: 1,

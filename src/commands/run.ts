@@ -103,7 +103,12 @@ export async function startService(
           metrics,
         },
         logger,
-      );
+      ).catch((err: NodeJS.ErrnoException) => {
+        const where = `${t.httpHost || '*'}:${t.httpPort}`;
+        throw new ProcessorError('HTTP_PORT_UNAVAILABLE', `cannot listen on ${where}: ${err.code ?? err.message}`, {
+          cause: err,
+        });
+      });
     }
     const providerLog = logger.child({ component: 'provider' });
     const running = await startProcessor(config, logger, bothObservers(metrics, stats), {

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,6 +48,24 @@ describe('the CLI names the code of every error it stops on, and exits with that
       /^email-flow-validator: INPUT_FILE_INVALID: .*plain\.md has no generated table/,
     );
     expect(r.code).toBe(2);
+  });
+
+  it('run on a port already taken: HTTP_PORT_UNAVAILABLE, exit 2, before any connection to the brokers', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runCli(['run'], {
+        env: { KAFKA_BROKERS: '127.0.0.1:1', HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), CHECK_DNS: 'false' },
+        timeoutMs: 30_000,
+      });
+      expect(errorLine(r.stderr), r.stderr).toBe(
+        `email-flow-validator: HTTP_PORT_UNAVAILABLE: cannot listen on 127.0.0.1:${port}: EADDRINUSE`,
+      );
+      expect(r.code).toBe(2);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 
   it('run against a broker without its topics: TOPIC_MISSING, exit 2, nothing started', async () => {

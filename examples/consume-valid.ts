@@ -18,8 +18,9 @@ const maxMessages = Number(process.env.MAX_MESSAGES ?? Number.POSITIVE_INFINITY)
 
 const tracer = trace.getTracer('welcome-mailer');
 const kafka = new Kafka({ clientId: 'welcome-mailer', brokers, logLevel: logLevel.WARN });
-// The processor writes results with an idempotent producer (or in transactions with
-// DELIVERY=exactly-once): read committed, so an aborted transaction's results are skipped.
+// The processor writes results at least once (a retry may repeat one: dedupe by eventId if
+// that matters), or in transactions with DELIVERY=exactly-once: read committed, so an aborted
+// transaction's results are skipped.
 const consumer = kafka.consumer({ groupId, readUncommitted: false });
 
 let seen = 0;

@@ -19,8 +19,10 @@ const count = Number(process.argv[2] ?? 5);
 const addresses = ['ada.lovelace@example.com', 'info@example.org', 'grace@@example.net'];
 
 const kafka = new Kafka({ clientId: 'signup-service', brokers, logLevel: logLevel.WARN });
-// Idempotent: a retried send never writes the sign-up twice.
-const producer = kafka.producer({ idempotent: true, createPartitioner: Partitioners.DefaultPartitioner });
+// Not KafkaJS's idempotent producer: it can stall, or lose acknowledged records, after a leader
+// failover (README, "Where KafkaJS forced a workaround"). One request in flight keeps a user's
+// events in order; a retried send may write a sign-up twice (same eventId), never lose one.
+const producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
 await producer.connect();
 try {
   for (let i = 0; i < count; i++) {

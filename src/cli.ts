@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import { COMMANDS } from './cli/commands.js';
-import { ConfigProblems, envWarnings, printEnvWarnings } from './cli/setup.js';
+import { envWarnings, printEnvWarnings } from './cli/setup.js';
 import { closest, commandHelp, globalUsage, NAME, parseCommandArgs, UsageError } from './cli/usage.js';
-import { BadInputFileError } from './commands/produce.js';
-import { TopicCreationError } from './commands/topics.js';
 import { unknownEnvWarnings } from './config.js';
-import { isProcessorError } from './errors.js';
+import { codeOf, isOperationalCode, OPERATIONAL_ERRORS } from './errors.js';
 import { PROCESSOR_VERSION } from './version.js';
 
 const GLOBAL_USAGE = globalUsage(COMMANDS);
@@ -58,26 +56,22 @@ function unknownCommand(word: string): UsageError {
   return new UsageError(`unknown command "${word}"${hint ? ` (did you mean ${hint}?)` : ''}`);
 }
 
-/** Exit codes: 0 done, 1 failed while working, 2 a usage or configuration error (nothing was done). */
+/**
+ * One line (or block) on stderr: `email-flow-validator: CODE: message`, the code stable (see
+ * OPERATIONAL_ERRORS in errors.ts). Exit codes: 0 done, 1 failed while working, 2 nothing was
+ * done (the command line, the configuration, a missing topic: fix it and run again).
+ */
 function report(err: unknown): number {
+  const code = codeOf(err);
+  // A typo'd variable may be why the configuration or a topic name is wrong: say so next to it.
+  if (code === 'CONFIG_INVALID' || code === 'TOPIC_MISSING') printEnvWarnings();
+  const message = String((err as Error)?.message ?? err);
+  process.stderr.write(`${NAME}: ${code}: ${message}\n`);
   if (err instanceof UsageError) {
     const help = err.command ? `${NAME} ${err.command} --help` : `${NAME} --help`;
-    process.stderr.write(`${NAME}: ${err.message}\n(see \`${help}\`)\n`);
-    return 2;
+    process.stderr.write(`(see \`${help}\`)\n`);
   }
-  const configError =
-    err instanceof ConfigProblems ||
-    err instanceof BadInputFileError ||
-    (isProcessorError(err) && err.code === 'CONFIG_INVALID');
-  // A typo'd variable may be why the configuration fails: say so next to the error.
-  if (configError && !(err instanceof BadInputFileError)) printEnvWarnings();
-  const msg = isProcessorError(err)
-    ? `${err.code}: ${err.message}`
-    : err instanceof TopicCreationError || configError
-      ? (err as Error).message
-      : String((err as Error)?.message ?? err);
-  process.stderr.write(`${NAME}: ${msg}\n`);
-  return configError ? 2 : 1;
+  return isOperationalCode(code) ? OPERATIONAL_ERRORS[code].exit : 1;
 }
 
 main(process.argv.slice(2)).then(

@@ -5,7 +5,7 @@
  */
 import { distance } from 'fastest-levenshtein';
 import type { Field, Infer, Slice } from './config-fields.js';
-import { ProcessorError } from './errors.js';
+import { ConfigError } from './errors.js';
 import { kafkaFields, topicFields } from './kafka/options.js';
 import { kafkaSecurityProblems } from './kafka/security.js';
 import { pipelineFields } from './pipeline/options.js';
@@ -74,7 +74,7 @@ function checkRelations(c: Config, errors: string[]): void {
 }
 
 /**
- * Reads and checks the configuration. Throws one ProcessorError(CONFIG_INVALID) listing every
+ * Reads and checks the configuration. Throws one ConfigError (CONFIG_INVALID) listing every
  * bad value, so a misconfigured deployment fails at start with a message naming each variable.
  */
 export function loadConfig(env: Env = process.env, overrides: Env = {}): Config {
@@ -85,7 +85,7 @@ export function loadConfig(env: Env = process.env, overrides: Env = {}): Config 
   const config = out as Config;
   if (errors.length === 0) checkRelations(config, errors);
   if (errors.length > 0) {
-    throw new ProcessorError('CONFIG_INVALID', `invalid configuration:\n  - ${errors.join('\n  - ')}`);
+    throw new ConfigError(errors);
   }
   return deepFreeze(config);
 }

@@ -214,8 +214,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       },
       file: {
         type: 'string',
+        multiple: true,
         value: 'README.md',
-        help: "rewrite the file's generated tables (variables, dead-letter codes)",
+        help: "rewrite the file's generated tables (variables, dead-letter codes, operational error codes); repeatable",
       },
     },
     examples: [
@@ -223,11 +224,13 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'CHECK_PROVIDER=true email-flow-validator config --check   # exit 2: needs PROVIDER_URL',
     ],
     async run(values) {
-      const file = str(values, 'file');
-      if (file !== undefined && values.check) throw new UsageError('--check and --file exclude each other');
-      if (file !== undefined) {
-        const tables = rewriteGeneratedTables(file);
-        process.stdout.write(`updated the ${tables.join(' and ')} table${tables.length > 1 ? 's' : ''} in ${file}\n`);
+      const files = values.file as string[] | undefined;
+      if (files !== undefined && values.check) throw new UsageError('--check and --file exclude each other');
+      if (files !== undefined) {
+        for (const file of files) {
+          const tables = rewriteGeneratedTables(file);
+          process.stdout.write(`updated the ${tables.join(' and ')} table${tables.length > 1 ? 's' : ''} in ${file}\n`);
+        }
         return 0;
       }
       if (!values.check) {

@@ -1,6 +1,7 @@
 /** What every command does before its work: configuration, logger, and checks that connect to nothing. */
 import { checkWithoutConnecting } from '../commands/config.js';
 import { type Config, type EnvWarning, loadConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
 import { createLogger, type Logger, setLogAddresses } from '../telemetry/logger.js';
 import { NAME } from './usage.js';
 
@@ -27,11 +28,5 @@ export function setup(): { config: Config; logger: Logger } {
 /** Fails, before any connection, on what the variables alone do not show (files, DNS servers, validator). */
 export async function preflight(config: Config, buildValidator = false): Promise<void> {
   const problems = await checkWithoutConnecting(config, { buildValidator });
-  if (problems.length > 0) throw new ConfigProblems(problems);
-}
-
-export class ConfigProblems extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -4,17 +4,19 @@
  */
 import { parseArgs } from 'node:util';
 import { distance } from 'fastest-levenshtein';
+import { ProcessorError } from '../errors.js';
 import { PROCESSOR_VERSION } from '../version.js';
 
 export const NAME = 'email-flow-validator';
 
-/** A wrong command line: reported with a pointer to --help, exit code 2. */
-export class UsageError extends Error {
+/** A wrong command line (USAGE_INVALID): reported with a pointer to the command's --help, exit code 2. */
+export class UsageError extends ProcessorError {
   constructor(
     message: string,
     readonly command?: string,
   ) {
-    super(message);
+    super('USAGE_INVALID', message);
+    this.name = 'UsageError';
   }
 }
 

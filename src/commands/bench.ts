@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ProcessorError } from '../errors.js';
 
 /** Options of `email-flow-validator bench`, as parsed from the command line. */
 export interface BenchCliOptions {
@@ -33,7 +34,10 @@ export async function benchCommand(options: BenchCliOptions): Promise<number> {
   const root = join(dirname(here), '..', '..');
   const harness = join(root, 'bench', 'harness.ts');
   if (!existsSync(harness))
-    throw new Error('bench runs from a clone of the repository: the harness (bench/) is not in the package');
+    throw new ProcessorError(
+      'UNSUPPORTED',
+      'bench runs from a clone of the repository: the harness (bench/) is not in the package',
+    );
   // Running from dist/ means no TypeScript loader is registered yet.
   if (!here.endsWith('.ts')) {
     const { register } = await import('tsx/esm/api');

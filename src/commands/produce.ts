@@ -21,9 +21,6 @@ export interface ProduceOptions {
   dryRun?: boolean;
 }
 
-/** Bad lines of an NDJSON file, all of them, found before anything was sent. */
-export class BadInputFileError extends Error {}
-
 /** How many bad lines are listed one by one before the rest are only counted. */
 const SHOWN_PROBLEMS = 100;
 
@@ -32,11 +29,15 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
   const topic = opts.topic ?? config.topics.input;
   let total = opts.count;
   if (opts.file) {
-    const { count, problems } = await checkSignupFile(opts.file, opts.format);
+    const { count, problems } = await checkSignupFile(opts.file, opts.format).catch((err: NodeJS.ErrnoException) => {
+      throw new ProcessorError('INPUT_FILE_INVALID', `${opts.file}: ${err.code ?? err.message}`, { cause: err });
+    });
     if (problems.length > 0) {
       const shown = problems.slice(0, SHOWN_PROBLEMS).map((p) => `  ${opts.file}:${p.line}: ${p.message}`);
       if (problems.length > SHOWN_PROBLEMS) shown.push(`  … and ${problems.length - SHOWN_PROBLEMS} more`);
-      throw new BadInputFileError(
+      // Every bad line, found before anything was sent.
+      throw new ProcessorError(
+        'INPUT_FILE_INVALID',
         `${opts.file}: ${problems.length} bad line${problems.length > 1 ? 's' : ''} (of ${count + problems.length}); nothing was sent:\n${shown.join('\n')}`,
       );
     }
@@ -67,7 +68,7 @@ export async function produceCommand(config: Config, logger: Logger, opts: Produ
     const existing = new Set(await admin.listTopics());
     if (!existing.has(topic)) {
       throw new ProcessorError(
-        'CONFIG_INVALID',
+        'TOPIC_MISSING',
         `topic "${topic}" does not exist on ${config.kafka.brokers.join(',')} (create it with \`email-flow-validator topics\`, or name another with --topic)`,
       );
     }

@@ -34,7 +34,7 @@ export async function startProcessor(
     const missing = await missingTopics(admin, config.topics, config.pipeline.retryDelays);
     if (missing.length > 0) {
       throw new ProcessorError(
-        'CONFIG_INVALID',
+        'TOPIC_MISSING',
         `topics missing on ${config.kafka.brokers.join(',')}: ${missing.join(', ')} (create them with \`email-flow-validator topics\`)`,
       );
     }
@@ -103,7 +103,12 @@ export async function startService(
           metrics,
         },
         logger,
-      );
+      ).catch((err: NodeJS.ErrnoException) => {
+        const where = `${t.httpHost || '*'}:${t.httpPort}`;
+        throw new ProcessorError('HTTP_PORT_UNAVAILABLE', `cannot listen on ${where}: ${err.code ?? err.message}`, {
+          cause: err,
+        });
+      });
     }
     const providerLog = logger.child({ component: 'provider' });
     const running = await startProcessor(config, logger, bothObservers(metrics, stats), {

@@ -1,10 +1,8 @@
 import type { Config } from '../config.js';
+import { ProcessorError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { allTopics, ensureTopics } from '../kafka/topics.js';
 import type { Logger } from '../telemetry/logger.js';
-
-/** The broker refused to create topics; the message names each topic and the broker's reason. */
-export class TopicCreationError extends Error {}
 
 export async function topicsCommand(
   config: Config,
@@ -20,10 +18,13 @@ export async function topicsCommand(
     } catch (err) {
       const reasons = brokerReasons(err);
       if (reasons.length === 0) throw err;
-      throw new TopicCreationError(
+      // The message names each topic and the broker's reason.
+      throw new ProcessorError(
+        'TOPIC_CREATION_REFUSED',
         `the broker refused to create ${reasons.length === 1 ? 'a topic' : 'topics'} ` +
           `(--partitions ${opts.partitions}, --replication-factor ${opts.replicationFactor}):\n` +
           reasons.map((r) => `  ${r}`).join('\n'),
+        { cause: err },
       );
     }
     const all = allTopics(config.topics, config.pipeline.retryDelays);

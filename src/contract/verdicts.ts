@@ -6,7 +6,6 @@
  * The verdict, reason and flag lists are the validator's own (src/validation/types.ts
  * decides them); they are re-exported here, so the contract cannot drift from the engine.
  */
-import type { ErrorCode } from '../errors.js';
 import {
   type CheckStatus,
   FLAGS,
@@ -30,8 +29,9 @@ export type UnknownReason = (typeof UNKNOWN_REASONS)[number];
 export const CHECK_STATUSES = ['pass', 'fail', 'unknown', 'skipped'] as const satisfies readonly CheckStatus[];
 
 /**
- * The `efv-error-code` header values a dead-letter record can carry (the other error codes,
- * PUBLISH_FAILED and CONFIG_INVALID, stop the processor instead of routing a record).
+ * The `efv-error-code` header values a dead-letter record can carry: the record codes.
+ * Operational errors (OPERATIONAL_ERRORS in src/errors.ts: PUBLISH_FAILED, CONFIG_INVALID, …)
+ * stop a command or the processor instead of routing a record.
  */
 export const DEAD_LETTER_CODES = [
   'NULL_VALUE',
@@ -53,9 +53,12 @@ export const DEAD_LETTER_CODES = [
   'RESULT_TOO_LARGE',
   'VALIDATION_UNKNOWN',
   'VALIDATION_ERROR',
-] as const satisfies readonly ErrorCode[];
+] as const;
 
 export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
+
+/** The codes whose dead letters say `efv-error-retriable: true`: a later replay may succeed unchanged. */
+export const RETRIABLE_DEAD_LETTER_CODES = ['VALIDATION_UNKNOWN'] as const satisfies readonly DeadLetterCode[];
 
 /** When each dead-letter code is used: the README's table is generated from this (`npm run docs:env`). */
 export const DEAD_LETTER_CODE_DOCS: Readonly<Record<DeadLetterCode, string>> = {

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import type { KafkaMessage } from 'kafkajs';
 import { DLQ_HEADERS } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
-import { ErrorCodes } from '../errors.js';
+import { DEAD_LETTER_CODES } from '../contract/verdicts.js';
+import { ProcessorError } from '../errors.js';
 
 export interface ReplayFilter {
   /** Error codes to take, sorted and distinct; empty takes every code. */
@@ -24,9 +25,12 @@ export interface ReplayFilterInput {
   until?: string | undefined;
 }
 
-/** A bad command-line option: the CLI prints the message and exits 2. */
-export class ReplayOptionError extends Error {
-  override readonly name = 'ReplayOptionError';
+/** A bad replay option (USAGE_INVALID): the CLI prints the message and exits 2. */
+export class ReplayOptionError extends ProcessorError {
+  constructor(message: string) {
+    super('USAGE_INVALID', message);
+    this.name = 'ReplayOptionError';
+  }
 }
 
 // A date, optionally with a time and a zone. Date.parse alone also takes "1", "March 7" and
@@ -60,10 +64,11 @@ export function parseReplayFilter(input: ReplayFilterInput): ReplayFilter {
   if (input.code !== undefined) {
     const parts = input.code.split(',').map((c) => c.trim().toUpperCase());
     if (parts.some((c) => c === '')) throw new ReplayOptionError('--code needs a comma-separated list of error codes');
-    const unknown = parts.filter((c) => !Object.hasOwn(ErrorCodes, c));
+    // Only record codes are ever on a dead letter: an operational code would match nothing.
+    const unknown = parts.filter((c) => !(DEAD_LETTER_CODES as readonly string[]).includes(c));
     if (unknown.length > 0) {
       throw new ReplayOptionError(
-        `--code: unknown error code${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${Object.keys(ErrorCodes).join(', ')}`,
+        `--code: unknown error code${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${DEAD_LETTER_CODES.join(', ')}`,
       );
     }
     codes = [...new Set(parts)].sort();

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { REPLAY_HEADERS } from '../contract/headers.js';
+import { ProcessorError } from '../errors.js';
 import { producerConfig, toolConsumerConfig } from '../kafka/clients.js';
 import type { Logger } from '../telemetry/logger.js';
 import { errorCodeOf, matchesFilter, type ReplayFilter, ReplayOptionError, replayGroupId } from './filter.js';
@@ -73,8 +74,8 @@ async function checkTopics(admin: Admin, opts: ReplayOptions): Promise<void> {
   }
   const existing = new Set(await admin.listTopics());
   const missing = [opts.dlqTopic, opts.destination].filter((t) => !existing.has(t));
-  if (missing.length === 1) throw new ReplayOptionError(`topic ${missing[0]} does not exist`);
-  if (missing.length > 1) throw new ReplayOptionError(`topics ${missing.join(' and ')} do not exist`);
+  if (missing.length === 1) throw new ProcessorError('TOPIC_MISSING', `topic ${missing[0]} does not exist`);
+  if (missing.length > 1) throw new ProcessorError('TOPIC_MISSING', `topics ${missing.join(' and ')} do not exist`);
 }
 
 /**
@@ -203,7 +204,10 @@ async function scan(
     const missing = [...pending.keys()].filter((p) => !mine.has(p) && !done.has(p));
     if (missing.length > 0) {
       finish(
-        new Error(`another replay with the same filter holds partitions ${missing.join(', ')} (group ${groupId})`),
+        new ProcessorError(
+          'REPLAY_CONCURRENT',
+          `another replay with the same filter holds partitions ${missing.join(', ')} (group ${groupId})`,
+        ),
       );
     }
   });

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { Duration } from '../config-fields.js';
+import { ProcessorError } from '../errors.js';
 import type { TopicOptions } from './options.js';
 
 export interface TopicPlan {
@@ -59,7 +60,8 @@ export async function waitForLeaders(
     } catch (err) {
       if (Date.now() > deadline) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} got no leaders within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new ProcessorError('KAFKA_FAILED', `topics ${topics.join(', ')} got no leaders within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ProcessorObserver } from './observer.js';
 import type { PartitionState, PartitionTable } from './partition-table.js';
-import type { ConsumedOffset } from './transactions.js';
+import type { ConsumedOffset, Decision } from './transactions.js';
 
 /** A partition whose committed offset may move, and where to. */
 export interface Committable {
@@ -42,6 +42,42 @@ export function applyCommitted(
     observer.committed?.(st.topic, st.partition, offset);
     observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
   }
+}
+
+/**
+ * Exactly-once: the records about to go into a transaction count as done, and the offsets
+ * that makes contiguous are committed in the same transaction. A record goes in only if
+ * that commit covers it; one past a gap (a record before it still validating) is held for
+ * a later transaction, or its result would be committed while its input is read again
+ * after a crash or a rebalance. Records of a partition we lost are left out: its new owner
+ * produces them.
+ */
+export function transactionBatch(
+  table: PartitionTable,
+  records: readonly Committable[],
+): { decisions: Decision[]; offsets: ConsumedOffset[] } {
+  for (const r of records) if (!r.st.revoked) r.st.tracker.markDone(r.offset);
+  const offsets = consumedOffsets(committable(table));
+  const decisions = records.map((r): Decision => {
+    if (r.st.revoked) return 'drop';
+    const frontier = r.st.tracker.committable() ?? r.st.tracker.lastCommitted();
+    return r.offset < frontier ? 'send' : 'hold';
+  });
+  return { decisions, offsets };
+}
+
+/** Exactly-once: a transaction with these input offsets committed. */
+export function transactionCommitted(
+  table: PartitionTable,
+  observer: Pick<ProcessorObserver, 'committed' | 'inFlight'>,
+  offsets: readonly ConsumedOffset[],
+): void {
+  const done: Committable[] = [];
+  for (const o of offsets) {
+    const st = table.find(o.topic, o.partition);
+    if (st) done.push({ st, offset: Number(o.offset) });
+  }
+  applyCommitted(table, observer, done);
 }
 
 /**

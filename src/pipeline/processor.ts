@@ -2,32 +2,33 @@
  * The processor's lifecycle: wiring, start, group membership (joins, rebalances), commits on
  * a timer, failure and shutdown. A record's journey is elsewhere, one file per stage:
  * batch-loop.ts (fetched batches, window) → record-task.ts (decode, schedule, validate,
- * publish) → routing.ts (outcome → record) → commits.ts. See ARCHITECTURE.md, "Processing
- * model".
+ * publish) → routing.ts (outcome → record) → commits.ts; the publisher of each delivery mode
+ * is built in delivery.ts, and what it learns of its topics at start in output-topics.ts.
+ * See ARCHITECTURE.md, "Processing model".
  */
-import { hostname } from 'node:os';
 import type { Tracer } from '@opentelemetry/api';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import type { ProcessorError } from '../errors.js';
-import { processorConsumerConfig, producerConfig } from '../kafka/clients.js';
-import { topicMessageLimits } from '../kafka/message-limits.js';
+import { asProcessorError, ProcessorError } from '../errors.js';
+import { processorConsumerConfig } from '../kafka/clients.js';
 import { retryTopics as retryTopicNames } from '../kafka/topics.js';
 import { RegistrySerdes } from '../schema-registry/serdes.js';
 import type { Logger } from '../telemetry/logger.js';
 import { RecordSpans } from '../telemetry/record-spans.js';
 import type { Validator } from '../validation/types.js';
 import { BatchLoop } from './batch-loop.js';
-import { applyCommitted, type Committable, committable, consumedOffsets, OffsetCommitter } from './commits.js';
+import type { OffsetCommitter } from './commits.js';
 import { Deadlines } from './deadlines.js';
+import { createDelivery } from './delivery.js';
 import type { ProcessorObserver, ProcessorState } from './observer.js';
+import { learnOutputTopics } from './output-topics.js';
 import { type PartitionStats, PartitionTable } from './partition-table.js';
-import { BatchPublisher } from './publish.js';
+import type { BatchPublisher } from './publish.js';
 import { type RecordTask, TaskRunner } from './record-task.js';
 import { retryHeaderCheck } from './records.js';
 import type { RoutingPolicy } from './routing.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
-import { type ConsumedOffset, type Decision, TransactionalPublisher } from './transactions.js';
+import { TransactionalPublisher } from './transactions.js';
 
 export type { ProcessorObserver, ProcessorState };
 
@@ -43,21 +44,6 @@ const noop = () => {};
 
 /** How often validations past VALIDATION_TIMEOUT_MS are answered; the timeout's resolution. */
 const DEADLINE_SWEEP_MS = 25;
-
-/**
- * Unique per process (offsets are fenced by the group generation, so the id need not survive
- * a restart; kept across one, it lets the new producer abort the old one's open transaction
- * at once instead of at its timeout).
- */
-function transactionalIdOf(config: Config): string {
-  return config.kafka.transactionalId || `${config.kafka.groupId}-${hostname()}-${process.pid}`;
-}
-
-/**
- * A crashed process's open transaction holds back the stable offsets of its partitions' next
- * owner until it times out: keep that short (ours last < 1 s).
- */
-const TRANSACTION_TIMEOUT_MS = 20_000;
 
 /** consume → decode → schedule → validate → route → publish → commit. */
 export class Processor {
@@ -79,7 +65,7 @@ export class Processor {
   private joined = false;
   private stopping: Promise<void> | undefined;
   private drained: (() => void) | undefined;
-  private fatalError: Error | undefined;
+  private fatalError: ProcessorError | undefined;
   /** Set when SCHEMA_REGISTRY_URL is: wire-format input, registered result schema. */
   private readonly registry: RegistrySerdes | undefined;
   /** Retry topic of each delay tier, in order; empty when retries are off. */
@@ -113,52 +99,15 @@ export class Processor {
       this.log,
     );
     this.deadlines = new Deadlines(p.validationTimeoutMs);
-
-    const exactlyOnce = p.delivery === 'exactly-once';
-    const publisherLog = deps.logger.child({ component: 'publisher' });
-    const onPublishBatch = this.observer.publishBatch?.bind(this.observer);
-    if (exactlyOnce) {
-      this.publisher = new TransactionalPublisher<RecordTask>(
-        () =>
-          deps.kafka.producer(
-            producerConfig({ transactionalId: transactionalIdOf(config), transactionTimeout: TRANSACTION_TIMEOUT_MS }),
-          ),
-        config.kafka.groupId,
-        // A transaction costs several round trips: make each carry more.
-        {
-          batchSize: p.publishBatchSize,
-          lingerMs: Math.max(p.publishLingerMs, 50),
-          transactionalId: transactionalIdOf(config),
-          deadLetterTopic: config.topics.deadLetter,
-          compression: config.kafka.producerCompression,
-        },
-        {
-          prepare: (tasks) => this.prepareTransaction(tasks),
-          committed: (offsets) => this.transactionCommitted(offsets),
-        },
-        publisherLog,
-        onPublishBatch,
-      );
-    } else {
-      this.publisher = new BatchPublisher(
-        () => deps.kafka.producer(producerConfig()),
-        {
-          batchSize: p.publishBatchSize,
-          lingerMs: p.publishLingerMs,
-          deadLetterTopic: config.topics.deadLetter,
-          compression: config.kafka.producerCompression,
-        },
-        publisherLog,
-        onPublishBatch,
-      );
-      this.committer = new OffsetCommitter(
-        this.table,
-        (offsets) => this.consumer.commitOffsets(offsets),
-        () => this.joined && this.stateValue !== 'rebalancing',
-        this.observer,
-        this.log,
-      );
-    }
+    ({ publisher: this.publisher, committer: this.committer } = createDelivery(config, {
+      kafka: deps.kafka,
+      table: this.table,
+      observer: this.observer,
+      logger: deps.logger,
+      log: this.log,
+      commitOffsets: (offsets) => this.consumer.commitOffsets(offsets),
+      groupSettled: () => this.joined && this.stateValue !== 'rebalancing',
+    }));
 
     const policy: RoutingPolicy = {
       topics: config.topics,
@@ -201,34 +150,6 @@ export class Processor {
       requestCommit: () => void this.commit(),
       draining: () => this.draining,
     });
-  }
-
-  /**
-   * Exactly-once: the records about to go into a transaction count as done, and the offsets
-   * that makes contiguous are committed in the same transaction. A record goes in only if
-   * that commit covers it; one past a gap (a record before it still validating) is held for
-   * a later transaction, or its result would be committed while its input is read again
-   * after a crash or a rebalance. Records of a partition we lost are left out: its new owner
-   * produces them.
-   */
-  private prepareTransaction(tasks: RecordTask[]): { decisions: Decision[]; offsets: ConsumedOffset[] } {
-    for (const task of tasks) if (!task.st.revoked) task.st.tracker.markDone(task.offset);
-    const offsets = consumedOffsets(committable(this.table));
-    const decisions = tasks.map((task): Decision => {
-      if (task.st.revoked) return 'drop';
-      const frontier = task.st.tracker.committable() ?? task.st.tracker.lastCommitted();
-      return task.offset < frontier ? 'send' : 'hold';
-    });
-    return { decisions, offsets };
-  }
-
-  private transactionCommitted(offsets: ConsumedOffset[]): void {
-    const done: Committable[] = [];
-    for (const o of offsets) {
-      const st = this.table.find(o.topic, o.partition);
-      if (st) done.push({ st, offset: Number(o.offset) });
-    }
-    applyCommitted(this.table, this.observer, done);
   }
 
   /** A record's output is acknowledged. */
@@ -280,23 +201,18 @@ export class Processor {
         this.log.warn({ err: error.message }, 'consumer restarting after a retriable error');
         return;
       }
-      this.log.error({ err: error.message }, 'consumer crashed');
-      this.fail(error);
+      this.fail(new ProcessorError('CONSUMER_CRASHED', `consumer crashed: ${error.message}`, { cause: error }));
     });
     this.consumer.on(events.END_BATCH_PROCESS, (e) => {
       this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
     });
     await this.publisher.connect();
-    this.publisher.setPartitionCounts(await this.outputPartitionCounts());
-    // Records are kept under the output topics' max.message.bytes (see MessageSizeGuard).
     const out = this.config.topics;
-    this.publisher.setMessageLimits(
-      await topicMessageLimits(this.deps.kafka, [out.valid, out.invalid, out.deadLetter, ...this.retryTopics], (err) =>
-        this.log.warn(
-          { err: err.message },
-          'max.message.bytes of the output topics unknown; assuming the broker default',
-        ),
-      ),
+    await learnOutputTopics(
+      this.deps.kafka,
+      this.publisher,
+      [out.valid, out.invalid, out.deadLetter, ...this.retryTopics],
+      this.log,
     );
     await this.consumer.connect();
     await this.consumer.subscribe({
@@ -320,21 +236,6 @@ export class Processor {
     this.deadlines.start(DEADLINE_SWEEP_MS);
     this.statsTimer = setInterval(() => this.log.debug({ partitions: this.stats() }, 'partition stats'), 5000);
     this.statsTimer.unref();
-  }
-
-  /** Partition counts of every topic this processor writes to. */
-  private async outputPartitionCounts(): Promise<Map<string, number>> {
-    const t = this.config.topics;
-    const admin = this.deps.kafka.admin();
-    await admin.connect();
-    try {
-      const { topics } = await admin.fetchTopicMetadata({
-        topics: [t.valid, t.invalid, t.deadLetter, ...this.retryTopics],
-      });
-      return new Map(topics.map((m) => [m.name, m.partitions.length]));
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   private onRebalancing(): void {
@@ -373,13 +274,14 @@ export class Processor {
 
   private fail(err: Error): void {
     if (this.fatalError) return;
-    this.fatalError = err;
-    this.log.error({ err: err.message, code: (err as ProcessorError).code }, 'fatal processor error; stopping');
+    // PUBLISH_FAILED, CONSUMER_CRASHED; an error without a code is a bug (INTERNAL).
+    this.fatalError = asProcessorError(err);
+    this.log.error({ err: err.message, code: this.fatalError.code }, 'fatal processor error; stopping');
     void this.stop();
   }
 
   /** The first fatal error, if the processor stopped because of one. */
-  get failure(): Error | undefined {
+  get failure(): ProcessorError | undefined {
     return this.fatalError;
   }
 

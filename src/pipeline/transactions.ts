@@ -1,4 +1,5 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { ProcessorError } from '../errors.js';
 import { CODECS, type CodecName } from '../kafka/compression.js';
 import {
   consumerGeneration,
@@ -135,7 +136,7 @@ export class TransactionalPublisher<M> {
     this.rejoinWaitMs = options.rejoinWaitMs ?? 30_000;
     const fencing = installGroupFencing();
     if (fencing.outcome === 'skipped')
-      throw new Error(`exactly-once needs consumer-group fencing of its offset commits: ${fencing.reason}`);
+      throw new ProcessorError('EXACTLY_ONCE_UNAVAILABLE', `exactly-once needs group fencing: ${fencing.reason}`);
     requireStableOffsets(groupId);
     this.producer = makeProducer();
     const batcherOptions: { batchSize: number; lingerMs: number; maxBytes?: number } = {

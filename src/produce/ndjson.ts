@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type SignupEvent, signupEventType } from '../contract/schemas.js';
+import { ProcessorError } from '../errors.js';
 import type { WireFormat } from './publish-signups.js';
 
 /** One line of a sign-up file, ready to send. */
@@ -115,7 +116,8 @@ export async function checkSignupFile(
 export async function* readSignupFile(path: string, format: WireFormat): AsyncGenerator<FileSignup> {
   for await (const { text, line } of lines(path)) {
     const r = parseSignupLine(text, line, format);
-    if (isProblem(r)) throw new Error(`${path}:${r.line}: ${r.message}`);
+    // Changed since it was checked.
+    if (isProblem(r)) throw new ProcessorError('INPUT_FILE_INVALID', `${path}:${r.line}: ${r.message}`);
     yield r;
   }
 }

@@ -1,4 +1,6 @@
 /** A small client for the Confluent Schema Registry REST API (what Karapace and Apicurio's ccompat API serve too). */
+import { ProcessorError } from '../errors.js';
+
 export interface SchemaRegistryClientOptions {
   /** Base URL, including a path prefix if the registry has one (e.g. Apicurio's /apis/ccompat/v7). */
   url: string;
@@ -7,22 +9,20 @@ export interface SchemaRegistryClientOptions {
   timeoutMs?: number;
 }
 
-export class SchemaRegistryError extends Error {
+/** SCHEMA_REGISTRY_FAILED: a request the registry refused, or could not answer. */
+export class SchemaRegistryError extends ProcessorError {
   /** HTTP status, or 0 when the registry could not be reached. */
   readonly status: number;
   /** The registry's own error code (e.g. 40403 schema not found), when it sent one. */
   readonly errorCode: number | undefined;
 
   constructor(message: string, status: number, errorCode?: number, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    // Not found (or not a schema we can read) stays so; anything else may pass.
+    const retriable = status === 0 || status === 408 || status === 429 || status >= 500;
+    super('SCHEMA_REGISTRY_FAILED', message, { cause, retriable });
     this.name = 'SchemaRegistryError';
     this.status = status;
     this.errorCode = errorCode;
-  }
-
-  /** Not found (or not a schema we can read) stays so; anything else may pass. */
-  get retriable(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
   }
 }
 

@@ -272,7 +272,11 @@ export class AvroRegistryCodec<T> {
   /** Wire format with the id registered for the topic; `register(topic)` must have run. */
   encode(topic: string, value: T): Buffer {
     const id = this.ids.get(topic);
-    if (id === undefined) throw new Error(`no schema registered for topic ${topic}; call register() first`);
+    if (id === undefined)
+      throw new ProcessorError(
+        'SCHEMA_NOT_REGISTERED',
+        `no schema registered for topic ${topic}; call register() first`,
+      );
     return frame(id, this.readerType.toBuffer(value));
   }
 

@@ -475,6 +475,47 @@ describe('helm chart', () => {
     });
   });
 
+  describe('every secret setting of the processor has a Secret slot', () => {
+    const secretFields = Object.values(configSchema)
+      .flatMap((slice) => Object.values(slice) as Field<unknown>[])
+      .filter((f) => f.secret);
+
+    it('is read from the Secret (never the ConfigMap) and refused in extraEnv', () => {
+      expect(secretFields.map((f) => f.env)).toContain('TRACE_KEY_SECRET');
+      const manifests = render();
+      const secret = only(manifests, 'Secret');
+      for (const f of secretFields) {
+        expect(envOf(processor(manifests), f.env)?.valueFrom?.secretKeyRef, f.env).toEqual({
+          name: secret.metadata.name,
+          key: f.env,
+          optional: true,
+        });
+        expect(renderFails(['--set-string', `extraEnv.${f.env}=oops`]), f.env).toMatch(
+          new RegExp(`extraEnv\\.${f.env} is a secret: set secrets\\.\\w+`),
+        );
+      }
+    });
+
+    it('TRACE_KEY_SECRET: stored in the Secret when given, read from an existing Secret under its key name', () => {
+      const own = render(['--set', 'secrets.traceKeySecret=hmac-key-0123456789']);
+      expect(Buffer.from(String(only(own, 'Secret').data.TRACE_KEY_SECRET), 'base64').toString()).toBe(
+        'hmac-key-0123456789',
+      );
+      expect(JSON.stringify(settings(own))).not.toContain('hmac-key-0123456789');
+      const existing = render([
+        '--set',
+        'existingSecret=efv-credentials',
+        '--set',
+        'existingSecretKeys.traceKeySecret=trace-key',
+      ]);
+      expect(envOf(processor(existing), 'TRACE_KEY_SECRET')?.valueFrom.secretKeyRef).toEqual({
+        name: 'efv-credentials',
+        key: 'trace-key',
+        optional: true,
+      });
+    });
+  });
+
   describe('every option on, HPA: extras', () => {
     let manifests: Manifest[];
     beforeAll(() => {

@@ -63,12 +63,12 @@ ConfigMap with a key twice is refused by the API server; a second env entry sile
   "PROVIDER_API_KEY" "secrets.providerApiKey" "KAFKA_SASL_USERNAME" "secrets.kafkaSaslUsername"
   "KAFKA_SASL_PASSWORD" "secrets.kafkaSaslPassword" "SCHEMA_REGISTRY_USERNAME" "secrets.schemaRegistryUsername"
   "SCHEMA_REGISTRY_PASSWORD" "secrets.schemaRegistryPassword" "OTEL_EXPORTER_OTLP_HEADERS" "secrets.otlpHeaders"
-  "SMTP_PROXY" "secrets.smtpProxy"
+  "SMTP_PROXY" "secrets.smtpProxy" "TRACE_KEY_SECRET" "secrets.traceKeySecret"
   | toJson }}
 {{- end }}
 
 {{- define "efv.secretEnv" -}}
-{{- list "PROVIDER_API_KEY" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "SCHEMA_REGISTRY_USERNAME" "SCHEMA_REGISTRY_PASSWORD" "OTEL_EXPORTER_OTLP_HEADERS" "SMTP_PROXY" | toJson }}
+{{- list "PROVIDER_API_KEY" "KAFKA_SASL_USERNAME" "KAFKA_SASL_PASSWORD" "SCHEMA_REGISTRY_USERNAME" "SCHEMA_REGISTRY_PASSWORD" "OTEL_EXPORTER_OTLP_HEADERS" "SMTP_PROXY" "TRACE_KEY_SECRET" | toJson }}
 {{- end }}
 
 {{/*

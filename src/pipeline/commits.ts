@@ -1,6 +1,6 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ProcessorObserver } from './observer.js';
-import type { PartitionState, PartitionTable } from './partition-table.js';
+import { type PartitionState, type PartitionTable, partitionLag } from './partition-table.js';
 import type { ConsumedOffset, Decision } from './transactions.js';
 
 /** A partition whose committed offset may move, and where to. */
@@ -33,7 +33,7 @@ export function consumedOffsets(due: readonly Committable[]): ConsumedOffset[] {
  */
 export function applyCommitted(
   table: PartitionTable,
-  observer: Pick<ProcessorObserver, 'committed' | 'inFlight'>,
+  observer: Pick<ProcessorObserver, 'committed' | 'inFlight' | 'lag'>,
   done: readonly Committable[],
 ): void {
   for (const { st, offset } of done) {
@@ -41,6 +41,8 @@ export function applyCommitted(
     table.committed(st, offset);
     observer.committed?.(st.topic, st.partition, offset);
     observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
+    const lag = partitionLag(st);
+    if (lag !== undefined) observer.lag?.(st.topic, st.partition, lag);
   }
 }
 
@@ -69,7 +71,7 @@ export function transactionBatch(
 /** Exactly-once: a transaction with these input offsets committed. */
 export function transactionCommitted(
   table: PartitionTable,
-  observer: Pick<ProcessorObserver, 'committed' | 'inFlight'>,
+  observer: Pick<ProcessorObserver, 'committed' | 'inFlight' | 'lag'>,
   offsets: readonly ConsumedOffset[],
 ): void {
   const done: Committable[] = [];
@@ -94,7 +96,7 @@ export class OffsetCommitter {
     private readonly send: (offsets: ConsumedOffset[]) => Promise<void>,
     /** Whether the group generation is settled; a commit is pointless during a rebalance. */
     private readonly groupSettled: () => boolean,
-    private readonly observer: Pick<ProcessorObserver, 'committed' | 'inFlight'>,
+    private readonly observer: Pick<ProcessorObserver, 'committed' | 'inFlight' | 'lag'>,
     private readonly log: Logger,
   ) {}
 

@@ -9,6 +9,7 @@ export interface ProcessorObserver {
   committed?(topic: string, partition: number, offset: number): void;
   paused?(topic: string, partition: number, paused: boolean): void;
   rebalanced?(assigned: Record<string, number[]>): void;
+  /** Records behind the high watermark and not yet committed (fetched but waiting count). */
   lag?(topic: string, partition: number, lag: number): void;
   publishBatch?(records: number, durationMs: number, error?: Error): void;
   state?(state: ProcessorState): void;

@@ -19,6 +19,8 @@ export class PartitionState {
   onResume: (() => void) | undefined;
   /** A retry topic's partition waits, paused, until its next record is due. */
   dueTimer: NodeJS.Timeout | undefined;
+  /** The partition's high watermark as of the last fetched batch (-1: none fetched yet). */
+  highWatermark = -1;
 
   constructor(
     readonly topic: string,
@@ -31,6 +33,18 @@ export class PartitionState {
     // query): hundreds at once is normal, not the leak Node warns of past 10 listeners.
     setMaxListeners(0, this.abort.signal);
   }
+}
+
+/**
+ * Records of the partition a crash now would still have to process: its high watermark as of
+ * the last fetch minus the group's committed offset. Records read but waiting in the window, or
+ * validated but not yet committed, count (measuring from the last fetched offset would read 0
+ * while a paused window holds hundreds). Undefined before the first fetch.
+ */
+export function partitionLag(st: PartitionState): number | undefined {
+  if (st.highWatermark < 0) return undefined;
+  const committed = st.tracker.lastCommitted();
+  return committed < 0 ? undefined : Math.max(0, st.highWatermark - committed);
 }
 
 /** Fetching of one partition, stopped and started: the consumer's pause and resume. */

@@ -22,7 +22,7 @@ import { Deadlines } from './deadlines.js';
 import { createDelivery } from './delivery.js';
 import type { ProcessorObserver, ProcessorState } from './observer.js';
 import { learnOutputTopics } from './output-topics.js';
-import { type PartitionStats, PartitionTable } from './partition-table.js';
+import { type PartitionStats, PartitionTable, partitionLag } from './partition-table.js';
 import type { BatchPublisher } from './publish.js';
 import { type RecordTask, TaskRunner } from './record-task.js';
 import { retryHeaderCheck } from './records.js';
@@ -204,7 +204,10 @@ export class Processor {
       this.fail(new ProcessorError('CONSUMER_CRASHED', `consumer crashed: ${error.message}`, { cause: error }));
     });
     this.consumer.on(events.END_BATCH_PROCESS, (e) => {
-      this.observer.lag?.(e.payload.topic, e.payload.partition, Number(e.payload.offsetLag));
+      const { topic, partition, highWatermark, offsetLag } = e.payload;
+      const st = this.table.find(topic, partition);
+      if (st) st.highWatermark = Number(highWatermark);
+      this.observer.lag?.(topic, partition, (st && partitionLag(st)) ?? Number(offsetLag));
     });
     await this.publisher.connect();
     const out = this.config.topics;

@@ -85,7 +85,7 @@ export class ProcessorMetrics implements ProcessorObserver {
   });
   private readonly lagGauge = new Gauge({
     name: `${PREFIX}consumer_lag`,
-    help: 'Records of the partition behind its high watermark after the last fetched batch.',
+    help: 'Records of the partition not yet committed: its high watermark at the last fetch minus the committed offset.',
     labelNames: ['topic', 'partition'] as const,
     registers: [this.registry],
   });

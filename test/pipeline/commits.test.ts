@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { committable, OffsetCommitter } from '../../src/pipeline/commits.js';
-import { PartitionTable } from '../../src/pipeline/partition-table.js';
+import { PartitionTable, partitionLag } from '../../src/pipeline/partition-table.js';
 import { createGlobalLimit, PartitionScheduler } from '../../src/pipeline/scheduler.js';
 import type { ConsumedOffset } from '../../src/pipeline/transactions.js';
 
@@ -123,5 +123,28 @@ describe('OffsetCommitter', () => {
     await c.commit();
     expect(resumed).toEqual([3]);
     expect(st.paused).toBe(false);
+  });
+
+  it('reports the lag from the committed offset, so records waiting in a paused window count', async () => {
+    const t = newTable(4);
+    const st = t.get('in', 0);
+    expect(partitionLag(st)).toBeUndefined(); // nothing fetched yet
+    // A fetch up to offset 999 whose first 4 records fill the window: the rest wait.
+    st.highWatermark = 1000;
+    for (let o = 0; o < 4; o++) st.tracker.dispatch(o);
+    t.pause(st);
+    expect(partitionLag(st)).toBe(1000);
+    const lags: [number, number][] = [];
+    const c = new OffsetCommitter(
+      t,
+      async () => {},
+      () => true,
+      { lag: (_t: string, p: number, lag: number) => lags.push([p, lag]) },
+      log,
+    );
+    for (let o = 0; o < 3; o++) st.tracker.markDone(o);
+    await c.commit();
+    expect(lags).toEqual([[0, 997]]);
+    expect(partitionLag(st)).toBe(997);
   });
 });

@@ -62,6 +62,8 @@ export class SmtpConversation {
   private signal: AbortSignal | null = null;
   private readonly onAbort = () => this.fail(this.abortKind());
   private abortKind: () => FailureKind = () => 'aborted';
+  /** Settles once the socket has closed after `quit`. */
+  private closed: Promise<void> | null = null;
 
   constructor(
     readonly socket: Duplex,
@@ -131,16 +133,28 @@ export class SmtpConversation {
   /**
    * Ends the conversation politely: QUIT and a half-close, then the socket is destroyed when
    * the server closes its side, or after `graceMs` at the latest. Replies are not read.
+   * Resolves once the socket is closed (at once if it was broken already: destroyed).
    */
-  quit(graceMs = 1000): void {
-    if (this.failure) return;
-    this.failure = new ProbeFailure('closed');
-    this.clearIdle();
-    this.signal?.removeEventListener('abort', this.onAbort);
-    const timer = setTimeout(() => this.socket.destroy(), graceMs);
-    timer.unref();
-    this.socket.once('close', () => clearTimeout(timer));
-    this.socket.end('QUIT\r\n');
+  quit(graceMs = 1000): Promise<void> {
+    if (this.closed === null) {
+      if (this.failure || this.socket.destroyed) {
+        this.closed = Promise.resolve();
+      } else {
+        this.failure = new ProbeFailure('closed');
+        this.clearIdle();
+        this.signal?.removeEventListener('abort', this.onAbort);
+        const timer = setTimeout(() => this.socket.destroy(), graceMs);
+        timer.unref();
+        this.closed = new Promise((resolve) => {
+          this.socket.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        this.socket.end('QUIT\r\n');
+      }
+    }
+    return this.closed;
   }
 
   /** Destroys the socket; any pending read fails with `kind`. */

@@ -18,8 +18,8 @@ export class Session implements Pooled {
     readonly pipelining: boolean,
   ) {}
 
-  close(): void {
-    // Polite but without waiting: a server that does not answer QUIT is not our problem.
-    this.smtp.quit();
+  close(): Promise<void> {
+    // Polite, but a server that does not close after QUIT is closed on after a grace period.
+    return this.smtp.quit();
   }
 }

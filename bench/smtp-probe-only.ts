@@ -23,6 +23,7 @@ if (process.argv[2] === 'child') {
   const emails = [...syntheticSignups(50_000, 7)].map((s) => s.event.email);
   let next = 0;
   let done = 0;
+  const outcomes: Record<string, number> = {};
   // The prober's view of the provider, sampled: slots open, resting, probes waiting.
   const seen = { samples: 0, open: 0, idle: 0, waiting: 0 };
   const elu0 = performance.eventLoopUtilization();
@@ -39,7 +40,12 @@ if (process.argv[2] === 'child') {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        await validator.validate(emails[next++ % emails.length]!, { signal: AbortSignal.timeout(10_000) });
+        const v = await validator.validate(emails[next++ % emails.length]!, { signal: AbortSignal.timeout(10_000) });
+        const smtp = v.checks.find((c) => c.name === 'smtp');
+        if (smtp !== undefined) {
+          const key = `${smtp.status}:${smtp.detail?.split(' ').slice(0, 2).join(' ') ?? ''}`;
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+        }
         done++;
       }
     }),
@@ -55,6 +61,7 @@ if (process.argv[2] === 'child') {
       meanOpen: Math.round((seen.open / n) * 10) / 10,
       meanIdle: Math.round((seen.idle / n) * 10) / 10,
       meanWaiting: Math.round(seen.waiting / n),
+      outcomes,
     })}\n`,
   );
   await validator.close?.();

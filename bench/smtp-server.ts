@@ -154,9 +154,10 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
     PROMPT.add(server);
     // A client that resets its connection is not the benchmark's failure.
     server.on('error', () => {});
-    // Connections are counted from their accept to the client's FIN or the close, whichever
-    // comes first: a socket's close event waits for a later phase of the event loop than the
-    // accept of the client's next connection, which a client can only open after its FIN.
+    // Connections are counted from their accept until one side ends it (the client's FIN,
+    // the server's own end after QUIT) or it closes: a socket's close event waits for a later
+    // phase of the event loop than the accept of the client's next connection, which the
+    // client opens only once the old one is gone on its side.
     server.server.prependListener('connection', (socket: Socket) => {
       accepted.set(`${socket.remotePort}`, performance.now());
       sessions.add(1);
@@ -166,6 +167,7 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
         open = false;
       };
       socket.once('end', gone);
+      socket.once('finish', gone);
       socket.once('close', gone);
     });
     await new Promise<void>((resolve, reject) => {

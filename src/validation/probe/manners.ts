@@ -215,6 +215,18 @@ export class ProviderManners<C extends Pooled> {
     p.idle.push(entry);
   }
 
+  /**
+   * Gives a connection in use straight to a probe waiting for its address, if there is one
+   * (pipelining: its commands may follow the current probe's at once). The slot goes with it.
+   */
+  handOff(provider: string, conn: C): boolean {
+    const p = this.providers.get(provider);
+    const same = p === undefined ? -1 : p.waiters.findIndex((w) => w.key === conn.key);
+    if (same < 0 || p === undefined || p.backoffUntil > this.now()) return false;
+    p.waiters.splice(same, 1)[0]!.grant(conn);
+    return true;
+  }
+
   /** A connection that failed, was refused, or will not be reused: frees its slot. */
   discard(provider: string, conn: C | null): void {
     const p = this.get(provider);

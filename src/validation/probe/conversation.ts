@@ -49,6 +49,10 @@ export interface ConversationLimits {
 }
 
 const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})\b/;
+/** Lines read in one turn of the event loop at most. */
+export const LINES_PER_TURN = 64;
+/** Replies kept that arrived unasked (the greeting before it is read; a 421 before closing). */
+const MAX_UNASKED_REPLIES = 4;
 const LF = 0x0a;
 
 /**
@@ -99,9 +103,18 @@ interface Waiter {
 }
 
 export class SmtpConversation {
-  /** The part of the current line received so far (≤ 512 octets). */
-  private partial: Buffer[] = [];
+  /** The part of the current line received in earlier chunks (≤ 512 octets). */
+  private readonly partial = Buffer.allocUnsafe(MAX_REPLY_LINE_OCTETS);
   private partialBytes = 0;
+  /** Chunks received and not yet read through; `at` is where reading goes on in the first. */
+  private readonly backlog: Buffer[] = [];
+  private at = 0;
+  /** Reading goes on in a later turn of the event loop (the socket is paused meanwhile). */
+  private scheduled = false;
+  /** Lines read since reading last gave way to the event loop. */
+  private linesRead = 0;
+  /** The socket closed while received bytes were still to be read. */
+  private gone = false;
   /** Lines of the reply being received. */
   private lines: string[] = [];
   private replyBytes = 0;
@@ -121,8 +134,8 @@ export class SmtpConversation {
     private readonly limits: ConversationLimits,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.fail(new ProbeFailure('closed')));
-    socket.on('close', () => this.fail(new ProbeFailure('closed')));
+    socket.on('error', () => this.onClosed());
+    socket.on('close', () => this.onClosed());
   }
 
   get broken(): boolean {
@@ -209,8 +222,9 @@ export class SmtpConversation {
     const first = this.failure === null;
     this.failure ??= failure;
     this.clearIdle();
-    this.partial = [];
+    this.partialBytes = 0;
     this.lines = [];
+    this.backlog.length = 0;
     this.socket.destroy();
     const interrupted = first && by !== undefined ? new ProbeFailure('closed') : this.failure;
     for (const w of this.waiters.splice(0)) {
@@ -228,41 +242,93 @@ export class SmtpConversation {
     this.idleTimer = null;
   }
 
+  /** The socket is gone; what it received before is still read through first. */
+  private onClosed(): void {
+    if (this.backlog.length > 0 && this.failure === null) this.gone = true;
+    else this.fail(new ProbeFailure('closed'));
+  }
+
   private onData(chunk: Buffer): void {
     if (this.failure) return;
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(LF, start);
-      const end = nl < 0 ? chunk.length : nl + 1;
-      const piece = chunk.subarray(start, end);
-      this.partialBytes += piece.length;
-      this.replyBytes += piece.length;
-      // The bytes count for the probe whose reply is being received (the oldest read).
-      const head = this.waiters[0];
-      let counted: number;
-      if (head === undefined) {
-        this.unasked += piece.length;
-        counted = this.unasked;
-      } else {
-        head.channel.received += piece.length;
-        counted = head.channel.received;
+    this.backlog.push(chunk);
+    if (!this.scheduled) this.drain();
+  }
+
+  /**
+   * Reads the received bytes through, giving way to the event loop every `LINES_PER_TURN`
+   * lines: the socket is paused (the server meets TCP back-pressure) and reading goes on
+   * after a turn of the loop (setImmediate), so a flood of short lines, in one chunk or in
+   * many, cannot hold the loop. Each byte is
+   * looked at once; a line is decoded from the chunk itself, and only a line that spans
+   * chunks is copied (into a buffer of 512 octets).
+   */
+  private drain(): void {
+    while (this.backlog.length > 0) {
+      const chunk = this.backlog[0]!;
+      while (this.at < chunk.length) {
+        if (this.linesRead >= LINES_PER_TURN) {
+          this.scheduled = true;
+          this.socket.pause();
+          setImmediate(() => {
+            this.scheduled = false;
+            this.linesRead = 0;
+            if (!this.failure) this.drain();
+          });
+          return;
+        }
+        const start = this.at;
+        const nl = chunk.indexOf(LF, start);
+        const end = nl < 0 ? chunk.length : nl + 1;
+        const n = end - start;
+        this.replyBytes += n;
+        // The bytes count for the probe whose reply is being received (the oldest read).
+        const head = this.waiters[0];
+        let counted: number;
+        if (head === undefined) {
+          this.unasked += n;
+          counted = this.unasked;
+        } else {
+          head.channel.received += n;
+          counted = head.channel.received;
+        }
+        const over =
+          this.partialBytes + n > MAX_REPLY_LINE_OCTETS
+            ? 'line_too_long'
+            : this.replyBytes > this.limits.maxReplyBytes
+              ? 'reply_too_large'
+              : counted > this.limits.maxProbeBytes
+                ? 'conversation_too_large'
+                : null;
+        if (over !== null) {
+          this.fail(over);
+          return;
+        }
+        this.at = end;
+        if (nl < 0) {
+          chunk.copy(this.partial, this.partialBytes, start, end);
+          this.partialBytes += n;
+          break;
+        }
+        this.linesRead++;
+        let line: string;
+        if (this.partialBytes === 0) {
+          line = chunk.toString('utf8', start, nl);
+        } else {
+          chunk.copy(this.partial, this.partialBytes, start, end);
+          line = this.partial.toString('utf8', 0, this.partialBytes + n - 1);
+          this.partialBytes = 0;
+        }
+        this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+        if (this.failure) return;
       }
-      if (this.partialBytes > MAX_REPLY_LINE_OCTETS) {
-        this.fail('line_too_long');
-        return;
-      }
-      if (this.replyBytes > this.limits.maxReplyBytes) {
-        this.fail('reply_too_large');
-        return;
-      }
-      if (counted > this.limits.maxProbeBytes) {
-        this.fail('conversation_too_large');
-        return;
-      }
-      this.partial.push(piece);
-      start = end;
-      if (nl >= 0) this.onLine();
+      this.backlog.shift();
+      this.at = 0;
     }
+    if (this.gone) {
+      this.fail(new ProbeFailure('closed'));
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
     if (this.waiters.length > 0) this.armIdle();
     else {
       this.clearIdle();
@@ -270,18 +336,16 @@ export class SmtpConversation {
     }
   }
 
-  private onLine(): void {
-    const raw = this.partial.length === 1 ? this.partial[0]! : Buffer.concat(this.partial);
-    this.partial = [];
-    this.partialBytes = 0;
-    let line = raw.toString('utf8', 0, raw.length - 1);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    this.lines.push(line);
+  private onLine(line: string): void {
+    // An unasked reply beyond the few kept is not kept: nobody will read it.
+    const kept = this.waiters.length > 0 || this.replies.length < MAX_UNASKED_REPLIES;
+    if (kept) this.lines.push(line);
     // A reply ends at the line whose fourth character is not a hyphen (RFC 5321 §4.2.1).
     if (line.length >= 4 && line[3] === '-') return;
+    this.replyBytes = 0;
+    if (!kept) return;
     const lines = this.lines;
     this.lines = [];
-    this.replyBytes = 0;
     const reply = parseReply(lines);
     const w = this.waiters.shift();
     if (w !== undefined) w.settle(reply);

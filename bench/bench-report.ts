@@ -1,5 +1,6 @@
 /** The shape of one benchmark run's report: what the harness measures and report.ts renders. */
 import type { ContenderName } from './contenders.js';
+import type { SmtpServerStats } from './smtp-server.js';
 
 export interface ContenderResult {
   name: ContenderName;
@@ -47,6 +48,8 @@ export interface ProviderResult {
   requestsPerSecond: number;
   fractionOfBound: number;
   requestsPerEvent: number;
+  /** The SMTP contenders: what the mail servers saw while results flowed (bench/smtp-server.ts). */
+  server?: SmtpServerStats;
 }
 
 export interface BenchReport {

@@ -42,7 +42,7 @@ import {
 import { type ProcStats, sumStats } from './proc-stats.js';
 import { type SlowProvider, startSlowProvider } from './provider-server.js';
 import { writeReports } from './report.js';
-import { type SlowSmtp, startSlowSmtp } from './smtp-server.js';
+import { type SlowSmtp, type SmtpServerStats, startSlowSmtp } from './smtp-server.js';
 import { percentile, type Sample, steadyRate } from './stats.js';
 
 export interface BenchOptions {
@@ -344,7 +344,8 @@ function summaryLine(r: ContenderResult): string {
   if (r.error) return `  FAILED: ${r.error}`;
   const lat = r.latency ? `, latency p50 ${r.latency.p50Ms} ms p99 ${r.latency.p99Ms} ms` : '';
   const prov = r.provider
-    ? `, provider ${r.provider.requestsPerSecond}/s = ${r.provider.fractionOfBound}× bound ${r.provider.boundPerSecond}/s`
+    ? `, provider ${r.provider.requestsPerSecond}/s = ${r.provider.fractionOfBound}× bound ${r.provider.boundPerSecond}/s` +
+      (r.provider.server ? `; mail servers saw ${JSON.stringify(r.provider.server)}` : '')
     : '';
   return (
     `  ${r.eventsPerSecond.toLocaleString('en')} events/s${r.drained ? '' : ' (time bound hit)'}${lat}, ` +
@@ -575,6 +576,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
   const bar = o.progress ? progressBar(run.name.padEnd(10), run.events) : undefined;
   let doneAt = -1;
   let peakRss = 0;
+  let smtpStats: SmtpServerStats | null | undefined;
   try {
     for (;;) {
       await new Promise((r) => setTimeout(r, SAMPLE_INTERVAL_MS));
@@ -589,7 +591,13 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
         ...(run.provider ? { providerRequests: run.provider.requests() - providerBase } : {}),
       });
       bar?.update(Math.min(outputs, run.events));
+      // The mail servers' own view starts with the first results (not the contender's start-up).
+      if (outputs > 0 && smtpStats === undefined) {
+        run.smtp?.resetStats();
+        smtpStats = null;
+      }
       if (outputs >= run.events) {
+        if (run.smtp) smtpStats = run.smtp.stats();
         doneAt = samples.length - 1;
         break;
       }
@@ -640,6 +648,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
       fractionOfBound: round(perSecond / bound, 3),
       requestsPerEvent: round((final.providerRequests ?? 0) / Math.max(1, final.outputs), 3),
     };
+    if (smtpStats) provider.server = smtpStats;
     // Naive calls one at a time: its bound is 1 / latency, whatever PROVIDER_CONCURRENCY says.
     if (run.name === 'naive-slow' || run.name === 'naive-smtp') {
       provider.concurrency = 1;

@@ -18,6 +18,12 @@ export function markdownTable(r: BenchReport): string {
       notes.push(
         `provider ${fmt(c.provider.requestsPerSecond)} req/s = ${c.provider.fractionOfBound.toFixed(2)}× Little's-law bound (${c.provider.concurrency} / ${c.provider.latencyMs} ms = ${fmt(c.provider.boundPerSecond)}/s)`,
       );
+    if (c.provider?.server) {
+      const v = c.provider.server;
+      notes.push(
+        `mail servers: ${fmt(v.connections)} connections for ${fmt(v.rcpts)} RCPTs, connections open ${v.meanSessions} on average (max ${v.maxSessions}), RCPTs held ${v.meanRcptsHeld} (max ${v.maxRcptsHeld}), hold ${v.holdMs.p50} / ${v.holdMs.p99} ms p50 / p99`,
+      );
+    }
     if (c.transactionMarkers !== undefined)
       notes.push(
         `${fmt(c.processed)} committed results; ${fmt(c.transactionMarkers)} more output offsets are transaction markers`,

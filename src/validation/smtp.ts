@@ -43,7 +43,13 @@ import type { ValidationOptions } from '../config.js';
 import { createMxResolver, type MxHost, type MxResolver } from './dns.js';
 import { CatchAllCache } from './probe/catch-all.js';
 import { connectTo, type Deadline, parseSmtpProxy, probeDeadline, type SmtpProxy } from './probe/connect.js';
-import { type ConversationLimits, type FailureKind, ProbeFailure, type SmtpReply } from './probe/conversation.js';
+import {
+  type ConversationLimits,
+  type FailureKind,
+  type ProbeChannel,
+  ProbeFailure,
+  type SmtpReply,
+} from './probe/conversation.js';
 import { converse, openSession } from './probe/envelope.js';
 import {
   DEFAULT_PROVIDER_LIMITS,
@@ -252,7 +258,10 @@ export class SmtpProber {
       throw new ProbeFailure(deadline.kind());
     }
     let session: Session | null = got === 'open' ? null : got;
+    let channel: ProbeChannel | null = null;
     let reusable = false;
+    // Handed to the next probe for this address while its replies were still coming.
+    let handedOn = false;
     try {
       // A probe that waited for its slot while the provider deferred another one goes no further.
       const left = this.manners.backoffLeft(provider);
@@ -263,42 +272,67 @@ export class SmtpProber {
           if (isDeferral(opened.reply)) this.deferral(provider);
           return opened.answer;
         }
-        session = opened.session;
+        ({ session, channel } = opened);
       } else {
         (session.smtp.socket as Socket).ref?.();
-        session.smtp.begin(deadline.signal, deadline.kind);
+        channel = session.smtp.begin(deadline.signal, deadline.kind);
       }
+      const rcptLimit = this.options.rcptsPerConnection ?? 20;
+      const pooled = session;
       let result: { answer: SmtpAnswer; reusable: boolean };
+      const handOff = () => {
+        handedOn = this.manners.handOff(provider, pooled);
+      };
+      pooled.inFlight++;
       try {
         result = await converse(
           session,
+          channel,
           { from: this.options.from, recipient: `${local}@${domain}`, domain, smtputf8 },
           this.options.catchAllCheck ? this.catchAll : null,
           () => this.deferral(provider),
+          () => {
+            // Pipelined: the next probe for this address may send its commands right away,
+            // so the server has them when this RCPT is answered; at most two in flight.
+            if (pooled.rcpts >= rcptLimit) return;
+            if (pooled.inFlight === 1) handOff();
+            else pooled.handOffLater = handOff;
+          },
         );
       } catch (err) {
         const reused = got !== 'open';
-        if (reused && err instanceof ProbeFailure && err.kind === 'closed' && session.smtp.received === 0)
+        // Closed before it answered this probe anything: a resting connection the server had
+        // dropped, or one that a probe before this one (pipelined) ended by its deadline.
+        if (reused && err instanceof ProbeFailure && err.kind === 'closed' && channel.received === 0)
           throw new StaleConnection();
         throw err;
+      } finally {
+        pooled.inFlight--;
+        const later = pooled.handOffLater;
+        if (later === handOff) pooled.handOffLater = null;
+        else if (later !== null && pooled.inFlight === 1 && !pooled.smtp.broken) {
+          // The probe behind this one may hand the connection on now.
+          pooled.handOffLater = null;
+          later();
+        }
       }
-      reusable = result.reusable && session.rcpts < (this.options.rcptsPerConnection ?? 20);
-      if (reusable && session.pipelining) {
-        // RSET goes out with the next probe's commands.
-        session.dirty = true;
-      } else if (reusable) {
+      if (handedOn) return result.answer;
+      reusable = result.reusable && session.rcpts < rcptLimit;
+      if (reusable && !session.pipelining) {
         // The answer stands whatever RSET gets: only the connection's reuse depends on it.
-        reusable = await session.smtp.command('RSET').then(
+        reusable = await channel.command('RSET').then(
           (rset) => rset.code === 250,
           () => false,
         );
       }
       return result.answer;
     } finally {
-      session?.smtp.end();
-      if (session !== null && reusable && !session.smtp.broken) {
+      channel?.end();
+      if (handedOn) {
+        // The connection and its slot are the next probe's now.
+      } else if (session !== null && reusable && !session.smtp.broken) {
         // A resting connection does not keep the process alive.
-        (session.smtp.socket as Socket).unref?.();
+        if (session.smtp.pending === 0) (session.smtp.socket as Socket).unref?.();
         this.manners.release(provider, session);
       } else {
         this.manners.discard(provider, session);
@@ -311,7 +345,7 @@ export class SmtpProber {
     target: Target,
     key: string,
     deadline: Deadline,
-  ): Promise<{ session: Session } | { answer: SmtpAnswer; reply: SmtpReply }> {
+  ): Promise<{ session: Session; channel: ProbeChannel } | { answer: SmtpAnswer; reply: SmtpReply }> {
     const socket = await connectTo(target.ip, this.options, deadline);
     const opened = await openSession(socket, key, this.limits, this.options.helo, deadline);
     if ('session' in opened) {

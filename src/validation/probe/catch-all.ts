@@ -15,6 +15,13 @@ export class CatchAllCache {
     private readonly now: () => number,
   ) {}
 
+  /** The cached answer for `domain`, if one is settled and fresh. */
+  peek(domain: string): boolean | undefined {
+    const hit = this.entries.get(domain);
+    if (hit === undefined || hit.expiresAt <= this.now() || typeof hit.value !== 'boolean') return undefined;
+    return hit.value;
+  }
+
   /**
    * Whether `domain` accepts any local part: from the cache, from a question in flight on
    * another connection, or by `ask`ing (RCPT TO a random local part) on this one.

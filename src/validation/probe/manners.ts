@@ -2,8 +2,9 @@
  * Manners towards mail providers. Operators throttle per provider, not per domain: every
  * MX host under one registrable domain (`*.google.com`, `*.protection.outlook.com`) is one
  * provider here, found with the Public Suffix List (tldts). Per provider:
- * - at most `concurrency` connections open at once, idle pooled ones included (that is
- *   what the provider's servers count);
+ * - at most `concurrency` connections open at once, idle pooled ones and ones still
+ *   closing included (that is what the provider's servers count): a slot is free once its
+ *   connection has closed, not when QUIT is sent;
  * - at most `ratePerMinute` probes (a token bucket, bursts up to the concurrency);
  * - after a 421 or a reputation-looking reply, a back-off during which its probes answer
  *   at once (they are retried later from the retry topics);
@@ -61,8 +62,11 @@ export function providerOf(exchange: string): string {
 export interface Pooled {
   /** The pinned address (and port) it is connected to. */
   readonly key: string;
-  /** Closes it politely or not; must be idempotent. */
-  close(): void;
+  /**
+   * Closes it politely or not; must be idempotent. Resolves once the connection is gone
+   * (the server no longer counts it): its slot is free only then.
+   */
+  close(): Promise<void>;
 }
 
 /** Providers remembered at most before idle ones are forgotten. */
@@ -136,8 +140,7 @@ export class ProviderManners<C extends Pooled> {
     p.backoffUntil = this.now() + this.options.backoffMs;
     for (const { conn, timer } of p.idle.splice(0)) {
       clearTimeout(timer);
-      p.open--;
-      conn.close();
+      void conn.close().then(() => this.free(p));
     }
     return fresh;
   }
@@ -165,11 +168,11 @@ export class ProviderManners<C extends Pooled> {
       return Promise.resolve('open');
     }
     if (p.idle.length > 0) {
-      // At the limit, but a connection to another address is only resting: close it instead.
+      // At the limit, but a connection to another address is only resting: its slot is
+      // this caller's once it has closed (not rejected by the signal: the caller frees it).
       const { conn, timer } = p.idle.shift()!;
       clearTimeout(timer);
-      conn.close();
-      return Promise.resolve('open');
+      return conn.close().then(() => 'open' as const);
     }
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
@@ -212,10 +215,27 @@ export class ProviderManners<C extends Pooled> {
     p.idle.push(entry);
   }
 
+  /**
+   * Gives a connection in use straight to a probe waiting for its address, if there is one
+   * (pipelining: its commands may follow the current probe's at once). The slot goes with it.
+   */
+  handOff(provider: string, conn: C): boolean {
+    const p = this.providers.get(provider);
+    const same = p === undefined ? -1 : p.waiters.findIndex((w) => w.key === conn.key);
+    if (same < 0 || p === undefined || p.backoffUntil > this.now()) return false;
+    p.waiters.splice(same, 1)[0]!.grant(conn);
+    return true;
+  }
+
   /** A connection that failed, was refused, or will not be reused: frees its slot. */
   discard(provider: string, conn: C | null): void {
     const p = this.get(provider);
-    conn?.close();
+    if (conn === null) this.free(p);
+    else void conn.close().then(() => this.free(p));
+  }
+
+  /** A slot whose connection is gone: the next waiter's, else free. */
+  private free(p: Provider<C>): void {
     const next = p.waiters.shift();
     if (next !== undefined) next.grant('open');
     else p.open--;
@@ -229,10 +249,8 @@ export class ProviderManners<C extends Pooled> {
     if (at < 0) return;
     clearTimeout(provider.idle[at]!.timer);
     provider.idle.splice(at, 1);
-    if (close) conn.close();
-    const next = provider.waiters.shift();
-    if (next !== undefined) next.grant('open');
-    else provider.open--;
+    if (close) void conn.close().then(() => this.free(provider));
+    else this.free(provider);
   }
 
   /** Forgets providers with nothing open, waiting or backed off (their rate state goes too). */
@@ -259,8 +277,7 @@ export class ProviderManners<C extends Pooled> {
     for (const p of this.providers.values()) {
       for (const { conn, timer } of p.idle.splice(0)) {
         clearTimeout(timer);
-        p.open--;
-        conn.close();
+        void conn.close().then(() => this.free(p));
       }
     }
   }

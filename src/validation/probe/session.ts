@@ -10,6 +10,13 @@ export class Session implements Pooled {
   rcpts = 0;
   /** A probe ended on it without RSET yet: the next one sends RSET first (pipelined). */
   dirty = false;
+  /** Probes whose commands are out on this connection and whose replies are not all in. */
+  inFlight = 0;
+  /**
+   * The hand-off of a pipelined probe that waits for the probe before it to be answered:
+   * at most two probes are in flight on one connection.
+   */
+  handOffLater: (() => void) | null = null;
   constructor(
     readonly key: string,
     readonly smtp: SmtpConversation,
@@ -18,8 +25,8 @@ export class Session implements Pooled {
     readonly pipelining: boolean,
   ) {}
 
-  close(): void {
-    // Polite but without waiting: a server that does not answer QUIT is not our problem.
-    this.smtp.quit();
+  close(): Promise<void> {
+    // Polite, but a server that does not close after QUIT is closed on after a grace period.
+    return this.smtp.quit();
   }
 }

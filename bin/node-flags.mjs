@@ -11,9 +11,9 @@
 //   survive one are the in-flight ones, promoted at any of these sizes).
 // - Old generation. After a full GC V8 lets the old generation grow to up to 4× what survived
 //   (it picks the factor from the heap limit, so again from the host) before the next one.
-//   The processor's live heap is ~45 MB (half of it the validation lists); the rest of a 200 MB
+//   The processor's live heap is ~45 MB (two thirds of it there at idle); the rest of a 200 MB
 //   old generation is promoted garbage. 2× caps that at about twice the live heap, at the cost
-//   of more frequent concurrent marking: about 10–20 % more CPU per event.
+//   of more frequent concurrent marking: about 10 % more CPU per event.
 // Neither flag caps the heap (no --max-old-space-size): Node still sizes the heap limit from
 // the container's memory limit.
 export const NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=100'];

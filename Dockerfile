@@ -54,5 +54,8 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # bin/ runs dist/cli.js when it exists (always, here), so tsx is never needed at run time.
-ENTRYPOINT ["node", "bin/email-flow-validator.mjs"]
+# The V8 flags are bin/node-flags.mjs's (a 16 MB young generation, an old generation allowed to
+# grow to twice its live size): they bound the memory whatever the host or pod size; see
+# docs/ARCHITECTURE.md, "Memory budget". NODE_OPTIONS may add --max-old-space-size.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "bin/email-flow-validator.mjs"]
 CMD ["run"]

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NODE_FLAGS } from '../../bin/node-flags.mjs';
 import { repoRoot } from './tools.js';
 
 interface Instruction {
@@ -99,8 +100,12 @@ describe('Dockerfile', () => {
 
   it('stops with SIGTERM delivered straight to Node through an exec-form entrypoint', () => {
     expect(last(runtime, 'STOPSIGNAL')?.args).toBe('SIGTERM');
-    // Exec form: no /bin/sh -c in between to swallow the signal.
-    expect(JSON.parse(last(runtime, 'ENTRYPOINT')!.args)).toEqual(['node', 'bin/email-flow-validator.mjs']);
+    // Exec form: no /bin/sh -c in between to swallow the signal; Node with the processor's V8 flags.
+    expect(JSON.parse(last(runtime, 'ENTRYPOINT')!.args)).toEqual([
+      'node',
+      ...NODE_FLAGS,
+      'bin/email-flow-validator.mjs',
+    ]);
     expect(JSON.parse(last(runtime, 'CMD')!.args)).toEqual(['run']);
     expect(last(runtime, 'ENV')?.args).toMatch(/NODE_ENV=production/);
   });

@@ -1,5 +1,6 @@
 /** The shape of one benchmark run's report: what the harness measures and report.ts renders. */
 import type { ContenderName } from './contenders.js';
+import type { ProviderWindow } from './provider-server.js';
 
 export interface ContenderResult {
   name: ContenderName;
@@ -47,6 +48,14 @@ export interface ProviderResult {
   requestsPerSecond: number;
   fractionOfBound: number;
   requestsPerEvent: number;
+  /**
+   * The provider's own measurements over the same steady-state window (the HTTP provider
+   * only): mean requests in flight at it (Little's L, of `concurrency`) and its hold per
+   * request (W). `fractionOfBound` ≈ (meanInFlight / concurrency) × (latencyMs / meanHoldMs):
+   * the first factor is time a client slot spends outside the provider, the second the
+   * provider's own lateness.
+   */
+  atProvider?: ProviderWindow;
 }
 
 export interface BenchReport {

@@ -40,10 +40,10 @@ import {
   readKeyTimestamps,
 } from './contenders.js';
 import { type ProcStats, sumStats } from './proc-stats.js';
-import { type SlowProvider, startSlowProvider } from './provider-server.js';
+import { providerWindow, type SlowProvider, startSlowProvider } from './provider-server.js';
 import { writeReports } from './report.js';
 import { type SlowSmtp, startSlowSmtp } from './smtp-server.js';
-import { percentile, type Sample, steadyRate } from './stats.js';
+import { percentile, type Sample, steadyRate, steadyWindow } from './stats.js';
 
 export interface BenchOptions {
   /** Bootstrap brokers; unset: a local single-node Kafka is started and stopped. */
@@ -357,6 +357,9 @@ const round = (x: number, digits = 0) => {
   return Math.round(x * f) / f;
 };
 
+const roundAll = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v])) as T;
+
 async function createTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
   // A freshly created topic may answer UNKNOWN_TOPIC_OR_PARTITION for a moment, also to
   // KafkaJS's own wait for leaders on a loaded machine: waitForLeaders waits it out.
@@ -586,7 +589,9 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
         outputs,
         cpuSeconds: stats.cpuSeconds,
         rssBytes: stats.rssBytes,
-        ...(run.provider ? { providerRequests: run.provider.requests() - providerBase } : {}),
+        ...(run.provider
+          ? { providerRequests: run.provider.requests() - providerBase, providerStats: run.provider.stats?.() }
+          : {}),
       });
       bar?.update(Math.min(outputs, run.events));
       if (outputs >= run.events) {
@@ -640,6 +645,13 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
       fractionOfBound: round(perSecond / bound, 3),
       requestsPerEvent: round((final.providerRequests ?? 0) / Math.max(1, final.outputs), 3),
     };
+    // What the provider measured of itself over the same window: where the bound went.
+    const window = steadyWindow(samples, (s) => s.providerRequests ?? 0, end);
+    const seen =
+      window?.[0].providerStats &&
+      window[1].providerStats &&
+      providerWindow(window[0].providerStats, window[1].providerStats, o.latencyMs);
+    if (seen) provider.atProvider = roundAll(seen);
     // Naive calls one at a time: its bound is 1 / latency, whatever PROVIDER_CONCURRENCY says.
     if (run.name === 'naive-slow' || run.name === 'naive-smtp') {
       provider.concurrency = 1;

@@ -1,12 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { BreakerState } from '../../src/validation/circuit-breaker.js';
-import {
-  mapProviderResponse,
-  ProviderClient,
-  type ProviderOptions,
-  parseRetryAfter,
-} from '../../src/validation/provider.js';
+import { ProviderClient, type ProviderOptions } from '../../src/validation/provider.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { json, startTestProvider, type TestProvider } from './provider-test-server.js';
 
@@ -46,50 +41,6 @@ function client(overrides: Partial<ProviderOptions> = {}): ProviderClient {
   clients.push(c);
   return c;
 }
-
-describe('response mapping', () => {
-  it.each([
-    [{ result: 'deliverable', reason: null }, null],
-    [{ result: 'undeliverable', reason: 'mailbox_not_found' }, 'mailbox_not_found'],
-    [{ result: 'undeliverable', reason: 'mailbox_disabled' }, 'mailbox_disabled'],
-    [{ result: 'risky', reason: 'accept_all' }, 'accept_all'],
-    [{ result: 'risky', reason: 'mailbox_full' }, 'mailbox_full'],
-    [{ result: 'unknown', reason: 'greylisted' }, 'greylisted'],
-    [{ result: 'unknown', reason: null }, 'provider_unavailable'],
-    [{ result: 'unknown', reason: 'whatever' }, 'provider_unavailable'],
-  ])('%j → %s', (body, reason) => {
-    expect(mapProviderResponse(body)?.reason).toBe(reason);
-  });
-
-  it.each([
-    [{ result: 'undeliverable' }],
-    [{ result: 'undeliverable', reason: 'timeout' }],
-    [{ result: 'risky', reason: 'mailbox_not_found' }],
-    [{ result: 'valid' }],
-    ['deliverable'],
-    [null],
-  ])('rejects %j (never guesses undeliverable)', (body) => {
-    expect(mapProviderResponse(body)).toBeNull();
-  });
-
-  it('keeps known flags and a suggestion', () => {
-    expect(
-      mapProviderResponse({
-        result: 'risky',
-        reason: 'accept_all',
-        flags: ['accept_all', 'bogus'],
-        suggestion: 'a@b.c',
-      }),
-    ).toEqual({ reason: 'accept_all', flags: ['accept_all'], suggestion: 'a@b.c' });
-  });
-
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    expect(parseRetryAfter('3')).toBe(3000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(parseRetryAfter('soon')).toBeNull();
-    expect(parseRetryAfter(undefined)).toBeNull();
-  });
-});
 
 describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
   it('posts the address with the API key and maps the answer', async () => {

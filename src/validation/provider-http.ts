@@ -4,6 +4,8 @@
  * answer, a retryable failure or a final one. The API key or URL credentials are sent only
  * in the Authorization header and never appear in a request line, an error or a span.
  */
+import { performance } from 'node:perf_hooks';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { type Dispatcher, Pool } from 'undici';
 import { mapProviderResponse, type ProviderAnswer, parseRetryAfter } from './provider-contract.js';
 import type { Reason } from './types.js';
@@ -23,6 +25,59 @@ export interface ProviderHttpOptions {
   connectTimeoutMs: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+}
+
+/** Told of every HTTP request with its outcome (`http_200`, `http_429`, `reset`, `aborted`, …) and duration. */
+export type RequestObserver = (outcome: string, durationMs: number) => void;
+
+/**
+ * How requests reach the provider: one POST at a time per slot, at most `concurrency` at
+ * once, in the order asked. Resolves with the attempt; rejects only when `signal` aborted it.
+ */
+export interface ProviderTransport {
+  post(body: string, signal: AbortSignal): Promise<Attempt>;
+  close(): Promise<void>;
+}
+
+export interface TransportOptions extends ProviderHttpOptions {
+  concurrency: number;
+  onRequest?: RequestObserver | undefined;
+}
+
+/** The outcome name of an attempt, for the request observer. */
+export const attemptDetail = (a: Attempt): string => (a.kind === 'answer' ? a.answer.detail : a.detail);
+
+/** The transport on this thread: the HTTP pool behind the concurrency cap. */
+export class LocalTransport implements ProviderTransport {
+  private readonly http: ProviderHttp;
+  private readonly limit: LimitFunction;
+
+  constructor(private readonly options: TransportOptions) {
+    this.http = new ProviderHttp(options);
+    this.limit = pLimit(options.concurrency);
+  }
+
+  post(body: string, signal: AbortSignal): Promise<Attempt> {
+    return this.limit(() => (signal.aborted ? Promise.reject(signal.reason) : this.observed(body, signal)));
+  }
+
+  private async observed(body: string, signal: AbortSignal): Promise<Attempt> {
+    const onRequest = this.options.onRequest;
+    if (!onRequest) return this.http.post(body, signal);
+    const started = performance.now();
+    try {
+      const a = await this.http.post(body, signal);
+      onRequest(attemptDetail(a), performance.now() - started);
+      return a;
+    } catch (err) {
+      onRequest('aborted', performance.now() - started);
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
 }
 
 /** The Authorization header for a provider URL: the API key, else the URL's own credentials as Basic auth. */

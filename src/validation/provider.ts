@@ -6,12 +6,11 @@
  * verdicts per address (provider-cache.ts). The API key is sent only in the header and never
  * appears in errors or details.
  */
-import { performance } from 'node:perf_hooks';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { VerdictCache } from './provider-cache.js';
 import type { ProviderAnswer } from './provider-contract.js';
-import { type Attempt, ProviderHttp } from './provider-http.js';
+import { type Attempt, LocalTransport, type ProviderTransport } from './provider-http.js';
+import { ThreadTransport, tracingActive } from './provider-thread.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 import type { Reason } from './types.js';
 
@@ -41,31 +40,38 @@ export interface ProviderOptions {
   cacheTtlSeconds?: number;
   /** Addresses kept at most (oldest dropped first). */
   cacheSize?: number;
+  /**
+   * Requests on a thread of their own (provider-thread.ts); default: unless an OpenTelemetry
+   * SDK is registered, whose HTTP client spans see only this thread.
+   */
+  ownThread?: boolean;
   /** Injectable for tests. */
   random?: () => number;
   now?: () => number;
 }
 
 export class ProviderClient {
-  private readonly http: ProviderHttp;
+  private readonly transport: ProviderTransport;
   private readonly bucket: TokenBucket;
-  private readonly limit: LimitFunction;
   private readonly breaker: CircuitBreaker;
   private readonly random: () => number;
   private readonly cache: VerdictCache;
 
   constructor(private readonly options: ProviderOptions) {
-    this.http = new ProviderHttp({
+    const transport = {
       url: options.url,
       apiKey: options.apiKey,
+      concurrency: options.concurrency,
       // More connections than requests in flight: a slot freed is never kept waiting for one.
       connections: options.concurrency * 2,
       connectTimeoutMs: options.connectTimeoutMs,
       headersTimeoutMs: options.headersTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
-    });
+      onRequest: options.onRequest,
+    };
+    const thread = options.ownThread ?? !tracingActive();
+    this.transport = thread ? new ThreadTransport(transport) : new LocalTransport(transport);
     this.bucket = new TokenBucket(options.ratePerSecond, options.burst);
-    this.limit = pLimit(options.concurrency);
     const breakerOptions: ConstructorParameters<typeof CircuitBreaker>[0] = {
       failureThreshold: options.breakerThreshold,
       cooldownMs: options.breakerCooldownMs,
@@ -109,9 +115,7 @@ export class ProviderClient {
       let outcome: Attempt;
       try {
         await this.bucket.take(signal);
-        outcome = await this.limit(() =>
-          signal.aborted ? Promise.reject(signal.reason) : this.observedAttempt(body, signal),
-        );
+        outcome = await this.transport.post(body, signal);
       } catch {
         // Only an abort reaches here; it says nothing about the provider's health.
         this.breaker.release();
@@ -146,7 +150,7 @@ export class ProviderClient {
   }
 
   async close(): Promise<void> {
-    await this.http.close();
+    await this.transport.close();
   }
 
   /** Full jitter (AWS architecture blog, "Exponential Backoff and Jitter"). */
@@ -157,19 +161,5 @@ export class ProviderClient {
 
   private aborted(attempts: number): ProviderAnswer {
     return { reason: 'timeout', detail: 'aborted', flags: [], suggestion: null, attempts };
-  }
-
-  private async observedAttempt(body: string, signal: AbortSignal): Promise<Attempt> {
-    const onRequest = this.options.onRequest;
-    if (!onRequest) return this.http.post(body, signal);
-    const started = performance.now();
-    try {
-      const a = await this.http.post(body, signal);
-      onRequest(a.kind === 'answer' ? a.answer.detail : a.detail, performance.now() - started);
-      return a;
-    } catch (err) {
-      onRequest('aborted', performance.now() - started);
-      throw err;
-    }
   }
 }

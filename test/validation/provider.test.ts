@@ -7,6 +7,8 @@ import { json, startTestProvider, type TestProvider } from './provider-test-serv
 
 let server: TestProvider;
 const clients: ProviderClient[] = [];
+/** The transport under test: the requests on their own thread (the default without tracing), or on this one. */
+let ownThread = true;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
@@ -36,13 +38,24 @@ function client(overrides: Partial<ProviderOptions> = {}): ProviderClient {
     bodyTimeoutMs: 1000,
     breakerThreshold: 100,
     breakerCooldownMs: 60_000,
+    ownThread,
     ...overrides,
   });
   clients.push(c);
   return c;
 }
 
-describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
+describe.each([
+  ['on a thread of its own', true],
+  ['on this thread', false],
+])('ProviderClient against a real HTTP server on 127.0.0.1, requests %s', (_, thread) => {
+  beforeAll(() => {
+    ownThread = thread;
+  });
+  afterAll(() => {
+    ownThread = true;
+  });
+
   it('posts the address with the API key and maps the answer', async () => {
     server.handle = (_req, res, body) =>
       json(
@@ -232,6 +245,24 @@ describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
     expect(firstSecond).toBeLessThanOrEqual(5 + 20 + 1);
     // 30 requests at 20/s after a burst of 5 cannot finish before ~1.25 s.
     expect(server.requests.at(-1)!.at - started).toBeGreaterThanOrEqual(1200);
+  });
+
+  it('tells the request observer of every attempt, an aborted one included', async () => {
+    const seen: [string, number][] = [];
+    const c = client({ retries: 1, backoffBaseMs: 1, onRequest: (outcome, ms) => seen.push([outcome, ms]) });
+    server.handle = (_req, res) => json(res, 503, {});
+    expect((await c.check('busy@example.com', signal)).attempts).toBe(2);
+    server.handle = (_req, res) => json(res, 200, { result: 'deliverable' });
+    await c.check('jane@example.com', signal);
+    server.handle = () => {}; // never answers
+    const ac = new AbortController();
+    const pending = c.check('stuck@example.com', ac.signal);
+    await expect.poll(() => server.requests.length).toBe(4);
+    ac.abort();
+    expect((await pending).detail).toBe('aborted');
+    await expect.poll(() => seen.length).toBe(4);
+    expect(seen.map(([o]) => o)).toEqual(['http_503', 'http_503', 'http_200', 'aborted']);
+    for (const [, ms] of seen) expect(ms).toBeGreaterThanOrEqual(0);
   });
 });
 

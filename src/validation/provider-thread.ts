@@ -10,14 +10,21 @@
  *
  * Used unless tracing is on: the HTTP client spans come from the undici instrumentation of
  * the processor's thread, so with an SDK registered requests stay on that thread
- * (LocalTransport).
+ * (LocalTransport). A thread that fails or cannot start hands its unanswered requests, and
+ * every later one, to a LocalTransport.
  */
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ProxyTracerProvider, trace } from '@opentelemetry/api';
-import { type Attempt, attemptDetail, type ProviderTransport, type TransportOptions } from './provider-http.js';
+import {
+  type Attempt,
+  attemptDetail,
+  LocalTransport,
+  type ProviderTransport,
+  type TransportOptions,
+} from './provider-http.js';
 
 /** Main → thread: post a body, cancel a request, or close. */
 export type ToThread = [op: 0, id: number, body: string] | [op: 1, id: number] | [op: 2];
@@ -46,6 +53,7 @@ const { workerData } = require('node:worker_threads');
 `;
 
 interface Pending {
+  body: string;
   resolve: (a: Attempt) => void;
   reject: (err: unknown) => void;
   signal: AbortSignal;
@@ -58,24 +66,36 @@ export class ThreadTransport implements ProviderTransport {
   private outbox: ToThread[] = [];
   private flushing = false;
   private nextId = 1;
-  private failed: Error | undefined;
+  /** Once the thread failed (or was closed): the requests go on on this thread. */
+  private fallback: LocalTransport | undefined;
+  private closing = false;
   private readonly exited: Promise<void>;
 
-  constructor(private readonly options: TransportOptions) {
+  /** `entry`: the thread's module (tests give one that cannot load). */
+  constructor(
+    private readonly options: TransportOptions,
+    entry = ENTRY,
+  ) {
     const { onRequest: _, ...settings } = options;
     const tsx = FROM_SOURCE ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href : null;
-    this.thread = new Worker(BOOT, { eval: true, workerData: { entry: ENTRY, tsx, settings } });
+    this.thread = new Worker(BOOT, { eval: true, workerData: { entry, tsx, settings } });
     this.thread.on('message', (batch: FromThread[]) => this.receive(batch));
     this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
-    // A thread that failed ends every request as a transport failure: retried, then unknown.
-    this.thread.once('error', (err) => this.fail(err));
-    this.thread.once('exit', () => this.fail(new Error('provider thread exited')));
+    // A thread that cannot start (a bundler left its module behind) or fails is not fatal:
+    // its unanswered requests, and every later one, are sent from this thread.
+    this.thread.once('error', () => this.failOver());
+    this.thread.once('exit', () => this.failOver());
     this.thread.unref();
+  }
+
+  /** Whether requests go through the thread (false once it failed). */
+  get threaded(): boolean {
+    return this.fallback === undefined;
   }
 
   post(body: string, signal: AbortSignal): Promise<Attempt> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.failed) return Promise.resolve(threadFailure());
+    if (this.fallback) return this.fallback.post(body, signal);
     const id = this.nextId++;
     return new Promise<Attempt>((resolve, reject) => {
       const onAbort = () => {
@@ -84,14 +104,16 @@ export class ThreadTransport implements ProviderTransport {
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, { resolve, reject, signal, onAbort });
+      this.pending.set(id, { body, resolve, reject, signal, onAbort });
       this.send([0, id, body]);
     });
   }
 
   async close(): Promise<void> {
-    if (!this.failed) this.send([2]);
+    this.closing = true;
+    if (this.fallback === undefined) this.send([2]);
     await this.exited;
+    await this.fallback?.close();
   }
 
   /** Requests of one turn go over in one message. */
@@ -119,17 +141,14 @@ export class ThreadTransport implements ProviderTransport {
     }
   }
 
-  private fail(err: Error): void {
-    if (this.failed) return;
-    this.failed = err;
+  private failOver(): void {
+    if (this.fallback) return;
+    this.fallback = new LocalTransport(this.options);
+    if (this.closing) return;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
       p.signal.removeEventListener('abort', p.onAbort);
-      p.resolve(threadFailure());
+      this.fallback.post(p.body, p.signal).then(p.resolve, p.reject);
     }
   }
-}
-
-function threadFailure(): Attempt {
-  return { kind: 'retry', detail: 'network_error', reason: 'provider_unavailable', retryAfterMs: null, healthy: false };
 }

@@ -116,12 +116,15 @@ export class ThreadTransport implements ProviderTransport {
     await this.fallback?.close();
   }
 
-  /** Requests of one turn go over in one message. */
+  /**
+   * The requests of one turn of the loop go over in one message (its check phase): each
+   * message costs both threads a wake-up, and the thread's queue is deep while it matters.
+   */
   private send(op: ToThread): void {
     this.outbox.push(op);
     if (this.flushing) return;
     this.flushing = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushing = false;
       const batch = this.outbox;
       this.outbox = [];

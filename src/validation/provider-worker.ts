@@ -1,7 +1,7 @@
 /**
  * The provider thread (see provider-thread.ts): the HTTP pool and the concurrency cap, fed
  * by the processor's thread. A freed slot takes the next queued request in the same turn;
- * answers go back in one message per turn.
+ * the answers of one turn go back in one message (in its check phase, after all the I/O of the turn).
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -33,7 +33,7 @@ function reply(r: FromThread): void {
   outbox.push(r);
   if (flushing) return;
   flushing = true;
-  queueMicrotask(() => {
+  setImmediate(() => {
     flushing = false;
     const batch = outbox;
     outbox = [];

@@ -1,5 +1,6 @@
 /** The shape of one benchmark run's report: what the harness measures and report.ts renders. */
 import type { ContenderName } from './contenders.js';
+import type { ProviderWindow } from './provider-server.js';
 import type { SmtpServerStats } from './smtp-server.js';
 
 export interface ContenderResult {
@@ -50,6 +51,14 @@ export interface ProviderResult {
   requestsPerEvent: number;
   /** The SMTP contenders: what the mail servers saw while results flowed (bench/smtp-server.ts). */
   server?: SmtpServerStats;
+  /**
+   * The provider's own measurements over the same steady-state window (the HTTP provider
+   * only): mean requests in flight at it (Little's L, of `concurrency`) and its hold per
+   * request (W). `fractionOfBound` ≈ (meanInFlight / concurrency) × (latencyMs / meanHoldMs):
+   * the first factor is time a client slot spends outside the provider, the second the
+   * provider's own lateness.
+   */
+  atProvider?: ProviderWindow;
 }
 
 export interface BenchReport {

@@ -41,10 +41,10 @@ import {
   readKeyTimestamps,
 } from './contenders.js';
 import { type ProcStats, sumStats } from './proc-stats.js';
-import { type SlowProvider, startSlowProvider } from './provider-server.js';
+import { providerWindow, type SlowProvider, startSlowProvider } from './provider-server.js';
 import { writeReports } from './report.js';
 import { type SlowSmtp, type SmtpServerStats, startSlowSmtp } from './smtp-server.js';
-import { percentile, type Sample, steadyRate } from './stats.js';
+import { percentile, type Sample, steadyRate, steadyWindow } from './stats.js';
 
 export interface BenchOptions {
   /** Bootstrap brokers; unset: a local single-node Kafka is started and stopped. */
@@ -274,7 +274,7 @@ export async function runBenchmark(o: BenchOptions): Promise<BenchReport> {
         events: slices[name],
         admin,
         kafka,
-        provider: name.endsWith('-slow') ? provider : name.endsWith('-smtp') ? smtp : undefined,
+        provider: name.endsWith('-slow') ? provider : undefined,
         smtp: name.endsWith('-smtp') ? smtp : undefined,
         pcJar,
       });
@@ -358,6 +358,9 @@ const round = (x: number, digits = 0) => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+const roundAll = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v])) as T;
 
 async function createTopics(admin: Admin, topics: string[], partitions: number): Promise<void> {
   // A freshly created topic may answer UNKNOWN_TOPIC_OR_PARTITION for a moment, also to
@@ -445,8 +448,9 @@ interface ContenderRun {
   events: number;
   admin: Admin;
   kafka: Kafka;
-  /** The slow dependency whose requests are counted: the HTTP provider, or the mail provider. */
+  /** The slow HTTP provider (the *-slow contenders). */
   provider: SlowProvider | undefined;
+  /** The mail provider (the *-smtp contenders). */
   smtp?: SlowSmtp | undefined;
   /** The Parallel Consumer jar, for the pc-* contenders. */
   pcJar?: string | undefined;
@@ -491,7 +495,7 @@ function contenderEnv(o: BenchOptions, run: ContenderRun): Record<string, string
           SMTP_HELO: 'bench.example.com',
         }
       : {}),
-    ...(run.provider && !run.smtp
+    ...(run.provider
       ? {
           CHECK_PROVIDER: 'true',
           PROVIDER_URL: run.provider.url,
@@ -566,14 +570,16 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
   };
   const last = new Map<number, ProcStats>();
   const launchedAt = performance.now();
-  const providerBase = run.provider?.requests() ?? 0;
+  // The slow dependency whose requests are counted: the HTTP provider, or the mail provider.
+  const counted = run.provider ?? run.smtp;
+  const providerBase = counted?.requests() ?? 0;
   // Earlier contenders' live events sit in a shared input topic too: the backlog is all of it.
   run.events = await endOffsetSum(run.admin, [run.input]);
   base.events = run.events;
   const proc = launch(o, run);
   // Launch itself is the first reading, so a contender done within one interval still has a rate.
   const samples: Sample[] = [
-    { t: 0, outputs: 0, cpuSeconds: 0, rssBytes: 0, ...(run.provider ? { providerRequests: 0 } : {}) },
+    { t: 0, outputs: 0, cpuSeconds: 0, rssBytes: 0, ...(counted ? { providerRequests: 0 } : {}) },
   ];
   const bar = o.progress ? progressBar(run.name.padEnd(10), run.events) : undefined;
   let doneAt = -1;
@@ -590,7 +596,9 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
         outputs,
         cpuSeconds: stats.cpuSeconds,
         rssBytes: stats.rssBytes,
-        ...(run.provider ? { providerRequests: run.provider.requests() - providerBase } : {}),
+        ...(counted
+          ? { providerRequests: counted.requests() - providerBase, providerStats: run.provider?.stats?.() }
+          : {}),
       });
       bar?.update(Math.min(outputs, run.events));
       // The mail servers' own view starts with the first results (not the contender's start-up).
@@ -639,7 +647,7 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
     series.push({ t: round(b.t, 1), rate: Math.round((b.outputs - a.outputs) / (b.t - a.t)) });
   }
   let provider: ProviderResult | undefined;
-  if (run.provider) {
+  if (counted) {
     const bound = (o.providerConcurrency * 1000) / o.latencyMs;
     const perSecond = steadyRate(samples, (s) => s.providerRequests ?? 0, end);
     provider = {
@@ -651,6 +659,13 @@ async function measureContender(o: BenchOptions, run: ContenderRun): Promise<Con
       requestsPerEvent: round((final.providerRequests ?? 0) / Math.max(1, final.outputs), 3),
     };
     if (smtpStats) provider.server = smtpStats;
+    // What the provider measured of itself over the same window: where the bound went.
+    const window = steadyWindow(samples, (s) => s.providerRequests ?? 0, end);
+    const seen =
+      window?.[0].providerStats &&
+      window[1].providerStats &&
+      providerWindow(window[0].providerStats, window[1].providerStats, o.latencyMs);
+    if (seen) provider.atProvider = roundAll(seen);
     // Naive calls one at a time: its bound is 1 / latency, whatever PROVIDER_CONCURRENCY says.
     if (run.name === 'naive-slow' || run.name === 'naive-smtp') {
       provider.concurrency = 1;

@@ -1,9 +1,25 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchReport, ContenderResult } from './bench-report.js';
+import type { BenchReport, ContenderResult, ProviderResult } from './bench-report.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const ratio = (x: number | null) => (x === null ? '–' : `${x.toFixed(2)}×`);
+
+/**
+ * Where the bound went, as the provider measured it: Little's L and W at the provider, and
+ * the bound's two factors (slots busy at the provider, advertised latency / its hold).
+ */
+export function atProviderNote(p: ProviderResult): string {
+  const a = p.atProvider!;
+  const busy = a.meanInFlight / p.concurrency;
+  const hold = p.latencyMs / a.meanHoldMs;
+  return (
+    `at the provider: ${a.meanInFlight.toFixed(1)} of ${p.concurrency} in flight on average (${busy.toFixed(3)}), ` +
+    `hold ${a.meanHoldMs.toFixed(2)} ms (p50 ${a.p50HoldMs.toFixed(1)}, p99 ${a.p99HoldMs.toFixed(1)}; ` +
+    `${a.meanLateMs.toFixed(2)} ms late on average; ${(hold).toFixed(3)}), ${a.connections} connections, ` +
+    `at most ${a.maxPerConnection} request(s) at once on one; provider at nice ${a.priority}`
+  );
+}
 
 /** The Markdown table of one run, as pasted into the README. */
 export function markdownTable(r: BenchReport): string {
@@ -14,10 +30,12 @@ export function markdownTable(r: BenchReport): string {
   for (const c of r.contenders) {
     const lat = c.latency ? `${c.latency.p50Ms} / ${c.latency.p99Ms}` : '–';
     const notes: string[] = [];
-    if (c.provider)
+    if (c.provider) {
       notes.push(
         `provider ${fmt(c.provider.requestsPerSecond)} req/s = ${c.provider.fractionOfBound.toFixed(2)}× Little's-law bound (${c.provider.concurrency} / ${c.provider.latencyMs} ms = ${fmt(c.provider.boundPerSecond)}/s)`,
       );
+      if (c.provider.atProvider) notes.push(atProviderNote(c.provider));
+    }
     if (c.provider?.server) {
       const v = c.provider.server;
       notes.push(
@@ -70,6 +88,10 @@ export function markdownReport(r: BenchReport): string {
       `(at most half the contender's throughput, ≤ 1,000/s, ${s.liveSeconds} s) once the backlog is done.`,
     "- peak RSS: VmHWM of the contender's processes (both kcat processes for the ceiling); CPU: utime + stime " +
       'from /proc between its first result and the end of its backlog.',
+    "- at the provider (HTTP provider contenders): the provider's own measurements over the same steady-state window, " +
+      'on its own clock — the time-weighted mean of the requests in flight at it (request arrival to response ' +
+      "written; Little's L, of the contender's concurrency) and its hold per request (Little's W, against the " +
+      'advertised latency); the fraction of the bound is about the product of the two factors in brackets.',
     `- ceiling: ${s.kcatMethod}`,
     `- preload: ${fmt(s.preloadPerSecond)} events/s with KafkaJS (${s.preloadSeconds} s).`,
     '',

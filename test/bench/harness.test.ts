@@ -65,6 +65,14 @@ describe('benchmark harness', () => {
     const slow = report.contenders.find((c) => c.name === 'ours-slow')!;
     expect(slow.provider?.boundPerSecond).toBe(3200);
     expect(slow.provider?.requestsPerSecond).toBeGreaterThan(0);
+    // What the provider measured of itself over the same window: Little's L within the cap, W at least the latency.
+    const seen = slow.provider?.atProvider;
+    expect(seen, 'provider-side measurements').toBeDefined();
+    expect(seen!.meanInFlight).toBeGreaterThan(0);
+    expect(seen!.meanInFlight).toBeLessThanOrEqual(16);
+    expect(seen!.meanHoldMs).toBeGreaterThanOrEqual(5);
+    expect(seen!.p99HoldMs).toBeGreaterThanOrEqual(seen!.p50HoldMs);
+    expect(seen!.maxPerConnection).toBe(1);
     // SMTP probes to the loopback mail provider, bounded by its connection limit / latency.
     const smtp = report.contenders.find((c) => c.name === 'ours-smtp')!;
     expect(smtp.provider?.boundPerSecond).toBe(3200);
@@ -74,6 +82,9 @@ describe('benchmark harness', () => {
     const pcSlow = report.contenders.find((c) => c.name === 'pc-slow')!;
     expect(pcSlow.provider?.boundPerSecond).toBe(3200);
     expect(pcSlow.provider?.requestsPerEvent).toBeGreaterThanOrEqual(1);
+    expect(pcSlow.provider?.atProvider?.meanInFlight).toBeLessThanOrEqual(16);
+    // The mail provider keeps no such measurements.
+    expect(smtp.provider?.atProvider).toBeUndefined();
     expect(report.ratios.oursToPcCopy).toBeGreaterThan(0);
     expect(report.ratios.oursSlowToPcSlow).toBeGreaterThan(0);
     expect(report.ratios.oursToCeiling).toBeGreaterThan(0);
@@ -82,6 +93,7 @@ describe('benchmark harness', () => {
 
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| contender | events | events/s |');
+    expect(md).toMatch(/ours-slow .*at the provider: [\d.]+ of 16 in flight on average/);
     for (const c of report.contenders) expect(md).toContain(`| ${c.name} |`);
     expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).settings.events).toBe(2000);

@@ -1,17 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { BreakerState } from '../../src/validation/circuit-breaker.js';
-import {
-  mapProviderResponse,
-  ProviderClient,
-  type ProviderOptions,
-  parseRetryAfter,
-} from '../../src/validation/provider.js';
+import { ProviderClient, type ProviderOptions } from '../../src/validation/provider.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { json, startTestProvider, type TestProvider } from './provider-test-server.js';
 
 let server: TestProvider;
 const clients: ProviderClient[] = [];
+/** The transport under test: the requests on their own thread (the default without tracing), or on this one. */
+let ownThread = true;
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
@@ -41,57 +38,24 @@ function client(overrides: Partial<ProviderOptions> = {}): ProviderClient {
     bodyTimeoutMs: 1000,
     breakerThreshold: 100,
     breakerCooldownMs: 60_000,
+    ownThread,
     ...overrides,
   });
   clients.push(c);
   return c;
 }
 
-describe('response mapping', () => {
-  it.each([
-    [{ result: 'deliverable', reason: null }, null],
-    [{ result: 'undeliverable', reason: 'mailbox_not_found' }, 'mailbox_not_found'],
-    [{ result: 'undeliverable', reason: 'mailbox_disabled' }, 'mailbox_disabled'],
-    [{ result: 'risky', reason: 'accept_all' }, 'accept_all'],
-    [{ result: 'risky', reason: 'mailbox_full' }, 'mailbox_full'],
-    [{ result: 'unknown', reason: 'greylisted' }, 'greylisted'],
-    [{ result: 'unknown', reason: null }, 'provider_unavailable'],
-    [{ result: 'unknown', reason: 'whatever' }, 'provider_unavailable'],
-  ])('%j → %s', (body, reason) => {
-    expect(mapProviderResponse(body)?.reason).toBe(reason);
+describe.each([
+  ['on a thread of its own', true],
+  ['on this thread', false],
+])('ProviderClient against a real HTTP server on 127.0.0.1, requests %s', (_, thread) => {
+  beforeAll(() => {
+    ownThread = thread;
+  });
+  afterAll(() => {
+    ownThread = true;
   });
 
-  it.each([
-    [{ result: 'undeliverable' }],
-    [{ result: 'undeliverable', reason: 'timeout' }],
-    [{ result: 'risky', reason: 'mailbox_not_found' }],
-    [{ result: 'valid' }],
-    ['deliverable'],
-    [null],
-  ])('rejects %j (never guesses undeliverable)', (body) => {
-    expect(mapProviderResponse(body)).toBeNull();
-  });
-
-  it('keeps known flags and a suggestion', () => {
-    expect(
-      mapProviderResponse({
-        result: 'risky',
-        reason: 'accept_all',
-        flags: ['accept_all', 'bogus'],
-        suggestion: 'a@b.c',
-      }),
-    ).toEqual({ reason: 'accept_all', flags: ['accept_all'], suggestion: 'a@b.c' });
-  });
-
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    expect(parseRetryAfter('3')).toBe(3000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(parseRetryAfter('soon')).toBeNull();
-    expect(parseRetryAfter(undefined)).toBeNull();
-  });
-});
-
-describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
   it('posts the address with the API key and maps the answer', async () => {
     server.handle = (_req, res, body) =>
       json(
@@ -281,6 +245,24 @@ describe('ProviderClient against a real HTTP server on 127.0.0.1', () => {
     expect(firstSecond).toBeLessThanOrEqual(5 + 20 + 1);
     // 30 requests at 20/s after a burst of 5 cannot finish before ~1.25 s.
     expect(server.requests.at(-1)!.at - started).toBeGreaterThanOrEqual(1200);
+  });
+
+  it('tells the request observer of every attempt, an aborted one included', async () => {
+    const seen: [string, number][] = [];
+    const c = client({ retries: 1, backoffBaseMs: 1, onRequest: (outcome, ms) => seen.push([outcome, ms]) });
+    server.handle = (_req, res) => json(res, 503, {});
+    expect((await c.check('busy@example.com', signal)).attempts).toBe(2);
+    server.handle = (_req, res) => json(res, 200, { result: 'deliverable' });
+    await c.check('jane@example.com', signal);
+    server.handle = () => {}; // never answers
+    const ac = new AbortController();
+    const pending = c.check('stuck@example.com', ac.signal);
+    await expect.poll(() => server.requests.length).toBe(4);
+    ac.abort();
+    expect((await pending).detail).toBe('aborted');
+    await expect.poll(() => seen.length).toBe(4);
+    expect(seen.map(([o]) => o)).toEqual(['http_503', 'http_503', 'http_200', 'aborted']);
+    for (const [, ms] of seen) expect(ms).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -4,7 +4,7 @@ import { CODECS } from '../kafka/compression.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
 import { partitionForKey } from '../kafka/murmur2.js';
 import type { Logger } from '../telemetry/logger.js';
-import { LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
+import { headerSizes, LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
 import { cappedDeadLetter, type OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
@@ -71,8 +71,8 @@ export function batchBytesOf(r: OutgoingRecord): number {
   let n = BATCH_OVERHEAD + RECORD_OVERHEAD;
   if (r.key !== null) n += Buffer.byteLength(r.key);
   if (r.value !== null) n += r.value.length;
-  for (const k in r.headers) n += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(r.headers[k]!);
-  return n;
+  const h = headerSizes(r.headers);
+  return n + h.count * HEADER_OVERHEAD + h.bytes;
 }
 
 /** The errors that mean a record (or its batch) is too large for the topic: never transient. */

@@ -176,6 +176,9 @@ export class TaskRunner {
     task.destination = destination;
     task.code = code;
     task.record = record;
+    // Trace context goes into the record's headers: a result's are shared and frozen.
+    if ((task.span !== NO_SPAN || task.ctx !== ROOT_CONTEXT) && Object.isFrozen(record.headers))
+      record.headers = { ...record.headers };
     task.sendSpan = deps.spans.send(task, record, destination, code);
     deps.publisher.submit(task as RecordTask & { record: OutgoingRecord });
   }

@@ -1,10 +1,12 @@
-// Before KafkaJS: it replaces a module KafkaJS loads with its main module (see the file).
+// Before KafkaJS: they replace modules KafkaJS loads with its main module (see the files).
 import './producer-grouping.js';
+import './produce-request.js';
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { installBatchDecoder } from './batch-decoder.js';
 import { registerCompressionCodecs } from './compression.js';
 import type { KafkaOptions } from './options.js';
+import { framingOutcome, installProduceRequest } from './produce-request.js';
 import { groupingOutcome } from './producer-grouping.js';
 import { CRC32C_IS_NATIVE, installRecordBatchEncoder } from './record-batch.js';
 import { installRecordEncoder } from './record-encoder.js';
@@ -49,7 +51,12 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
   // Its batch encoder copies each record three times and checksums a byte at a time; see record-batch.ts.
   const batch = installRecordBatchEncoder();
   if (batch.outcome === 'skipped') logger.warn({ reason: batch.reason }, 'KafkaJS record batch encoder kept (slower)');
-  else if (!CRC32C_IS_NATIVE) logger.warn('native CRC-32C (@node-rs/crc32) did not load: producing costs more CPU');
+  const request = installProduceRequest();
+  if (request.outcome === 'skipped') logger.warn({ reason: request.reason }, 'KafkaJS produce request kept (slower)');
+  if (framingOutcome.outcome === 'skipped')
+    logger.warn({ reason: framingOutcome.reason }, 'KafkaJS request framing kept (slower)');
+  if (batch.outcome !== 'skipped' && !CRC32C_IS_NATIVE)
+    logger.warn('native CRC-32C (@node-rs/crc32) did not load: producing costs more CPU');
   if (groupingOutcome.outcome === 'skipped')
     logger.warn({ reason: groupingOutcome.reason }, 'KafkaJS producer grouping kept (quadratic in a send)');
   // KafkaJS's batch decoder stops the consumer on snappy/lz4/zstd, and its header decoding is

@@ -116,10 +116,15 @@ function recordBatchEncoder(Encoder: EncoderClass, fallback: RecordBatchFn): Rec
       .writeInt32(partitionLeaderEpoch)
       .writeInt8(MAGIC_BYTE).buffer;
     const buf = Buffer.allocUnsafe(prefix.length + 4 + bodyBytes);
-    prefix.copy(buf, 0);
+    // TypedArray#set: Buffer#copy makes a view of the source per call, a cost on small copies.
+    buf.set(prefix, 0);
     const bodyAt = prefix.length + 4;
-    let at = bodyAt + head.copy(buf, bodyAt);
-    for (const r of records) at += r.buffer!.copy(buf, at);
+    buf.set(head, bodyAt);
+    let at = bodyAt + head.length;
+    for (const r of records) {
+      buf.set(r.buffer!, at);
+      at += r.buffer!.length;
+    }
     buf.writeUInt32BE(crc32c(buf.subarray(bodyAt, at)), prefix.length);
     const out = new Encoder(0);
     out.buf = buf;

@@ -103,7 +103,9 @@ function writeVarBytes(buf: Buffer, at: number, v: Buffer | string | null): numb
     return at + buf.write(v, at, n, 'utf8');
   }
   at = writeUVarInt32(buf, at, zigZag32(v.length));
-  return at + v.copy(buf, at);
+  // TypedArray#set: Buffer#copy makes a view of the source per call, a cost on small copies.
+  buf.set(v, at);
+  return at + v.length;
 }
 
 /**
@@ -180,7 +182,8 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   at = writeUVarInt32(buf, at, offsetZigZag);
   at = writeVarBytes(buf, at, keyBytes);
   at = writeVarBytes(buf, at, valueBytes);
-  at += headerBytes.copy(buf, at);
+  buf.set(headerBytes, at);
+  at += headerBytes.length;
   if (at !== buf.length) throw new Error(`record encoder wrote ${at} of ${buf.length} bytes`);
   return { buf, buffer: buf };
 }

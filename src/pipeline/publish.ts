@@ -193,19 +193,26 @@ export class BatchPublisher {
    * partitions to expect are known.
    */
   private async send(batch: Pending[]): Promise<void> {
-    const groups = new Map<string, Group>();
+    // Groups by topic, then by partition number: no key string per record.
+    const byTopic = new Map<string, Group[]>();
+    let remaining: Group[] = [];
     for (const p of batch) {
-      const partition = this.partitions.partitionOf(p.record);
-      const id = partitionId(p.record.topic, partition);
-      let g = groups.get(id);
-      if (!g) {
-        g = { id, topic: p.record.topic, partition, messages: [], pending: [] };
-        groups.set(id, g);
+      const { record } = p;
+      const partition = this.partitions.partitionOf(record);
+      let slots = byTopic.get(record.topic);
+      if (!slots) {
+        slots = [];
+        byTopic.set(record.topic, slots);
       }
-      g.messages.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
+      let g = slots[partition];
+      if (!g) {
+        g = { id: partitionId(record.topic, partition), topic: record.topic, partition, messages: [], pending: [] };
+        slots[partition] = g;
+        remaining.push(g);
+      }
+      g.messages.push({ key: record.key, value: record.value, headers: record.headers, partition });
       g.pending.push(p);
     }
-    let remaining = [...groups.values()];
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();

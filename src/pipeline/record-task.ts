@@ -100,7 +100,13 @@ export class TaskRunner {
     const decoded = decodeSignup(
       message.value,
       message.headers,
-      { ...source, key: message.key, timestamp: message.timestamp },
+      {
+        topic: source.topic,
+        partition: source.partition,
+        offset: source.offset,
+        key: message.key,
+        timestamp: message.timestamp,
+      },
       deps.decodeOptions,
     );
     if (!decoded.ok) {

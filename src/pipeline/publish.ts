@@ -210,7 +210,9 @@ export class BatchPublisher {
         slots[partition] = g;
         remaining.push(g);
       }
-      g.messages.push({ key: record.key, value: record.value, headers: record.headers, partition });
+      // The record itself is KafkaJS's message (it reads key, value, headers and partition).
+      record.partition = partition;
+      g.messages.push(record as Message);
       g.pending.push(p);
     }
     let lastErr: Error | undefined;

@@ -182,6 +182,8 @@ export class TaskRunner {
     task.destination = destination;
     task.code = code;
     task.record = record;
+    // Encoded into the record: not kept alive (with its strings) while the record waits for the broker.
+    task.event = null;
     // Trace context goes into the record's headers: a result's are shared and frozen.
     if ((task.span !== NO_SPAN || task.ctx !== ROOT_CONTEXT) && Object.isFrozen(record.headers))
       record.headers = { ...record.headers };

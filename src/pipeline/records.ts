@@ -25,6 +25,8 @@ export interface OutgoingRecord {
   key: Buffer | string | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
+  /** Set by the publisher when it assigns the output partition. */
+  partition?: number;
 }
 
 export interface SourceCoordinates {

@@ -6,15 +6,18 @@
  * it: each starts as a zero-filled 512-byte buffer and doubles (zero-filled again) as the
  * bytes below it are copied in, so a produce request's records are copied five times more
  * after their batch was written. Here each partition's batch is made as KafkaJS makes it (its
- * Record and RecordBatch modules: our encoders once installed), and the request around them
- * is sized first and written once; records are handed to the encoder without KafkaJS's object
- * spread per record. Byte for byte what KafkaJS writes (test/kafka/produce-request.test.ts).
+ * Record and RecordBatch modules: our encoders once installed, which then write each record in
+ * place in its batch, with no buffer of its own), and the request around them is sized first
+ * and written once; records are handed to the encoder without KafkaJS's object spread per
+ * record. Byte for byte what KafkaJS writes (test/kafka/produce-request.test.ts).
  *
  * The produce request loads lazily, the first time a producer sends; the framing loads with
  * KafkaJS's main module, so importing this module puts it in the module cache first
  * (client.ts imports it before KafkaJS), as producer-grouping.ts does.
  */
 import { createRequire } from 'node:module';
+import { writesMeasuredRecords } from './record-batch.js';
+import { encodeRecord, measureRecord } from './record-encoder.js';
 
 const require = createRequire(import.meta.url);
 
@@ -91,6 +94,8 @@ export function produceRequestFactory(
   Record: RecordFn,
   RecordBatch: RecordBatchFn,
   Long: { fromInt(v: number): unknown },
+  /** Sizes a record to be written in place by `RecordBatch`, when both are ours (uncompressed batches only). */
+  measure?: RecordFn,
 ): (args: ProduceArgs) => KafkaRequest {
   async function partitionBatch(
     { messages, firstSequence }: PartitionData,
@@ -111,10 +116,11 @@ export function produceRequestFactory(
       firstTimestamp = timestamps[0]!;
       maxTimestamp = timestamps[timestamps.length - 1]!;
     }
+    const toRecord = measure && (compression & 0x07) === 0 ? measure : Record;
     const records = new Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      records[i] = Record({
+      records[i] = toRecord({
         key: m.key,
         value: m.value,
         headers: m.headers,
@@ -245,22 +251,34 @@ export function installProduceRequest(): { outcome: InstallOutcome; reason?: str
   if (require.cache[path] || PRODUCE_VERSIONS_MODULES.some((m) => require.cache[require.resolve(m)]))
     return { outcome: 'skipped', reason: 'a KafkaJS producer already loaded its own produce request' };
   require(path);
+  const Record = require(RECORD_MODULE) as RecordFn;
+  const { RecordBatch } = require(BATCH_MODULE) as { RecordBatch: RecordBatchFn };
   installedProduce = produceRequestFactory(
     require(ENCODER_MODULE) as EncoderClass,
-    require(RECORD_MODULE) as RecordFn,
-    (require(BATCH_MODULE) as { RecordBatch: RecordBatchFn }).RecordBatch,
+    Record,
+    RecordBatch,
     require(LONG_MODULE) as { fromInt(v: number): unknown },
+    Record === encodeRecord && writesMeasuredRecords(RecordBatch) ? (measureRecord as RecordFn) : undefined,
   );
   require.cache[path]!.exports = installedProduce;
   return { outcome: 'installed' };
 }
 
-/** KafkaJS's own produce v3 request and request framing (fresh copies of their modules), for tests. */
+/**
+ * KafkaJS's own produce v3 request (over its own record, batch and checksum modules) and
+ * request framing: fresh copies of their modules, for tests.
+ */
 export function kafkajsProduceModules(): {
   produce: (args: ProduceArgs) => KafkaRequest;
   frame: ReturnType<typeof requestFramer>;
 } {
-  const paths = [require.resolve(PRODUCE_V3_MODULE), require.resolve(REQUEST_MODULE)];
+  const paths = [
+    PRODUCE_V3_MODULE,
+    REQUEST_MODULE,
+    RECORD_MODULE,
+    BATCH_MODULE,
+    'kafkajs/src/protocol/recordBatch/crc32C/index.js',
+  ].map((m) => require.resolve(m));
   const saved = paths.map((p) => require.cache[p]);
   for (const p of paths) delete require.cache[p];
   try {

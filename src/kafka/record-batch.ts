@@ -16,6 +16,7 @@
  * were written against.
  */
 import { createRequire } from 'node:module';
+import { MeasuredRecord } from './record-encoder.js';
 
 const require = createRequire(import.meta.url);
 
@@ -48,7 +49,8 @@ export interface RecordBatchInput {
   producerId?: unknown;
   producerEpoch?: number;
   firstSequence?: number;
-  records?: { buf?: unknown; buffer?: Buffer }[];
+  /** KafkaJS's encoded records, or records measured to be written in place (`MeasuredRecord`). */
+  records?: ({ buf?: unknown; buffer?: Buffer } | MeasuredRecord)[];
 }
 type RecordBatchFn = (input: RecordBatchInput) => Promise<KafkaEncoder>;
 
@@ -80,11 +82,19 @@ function recordBatchEncoder(Encoder: EncoderClass, fallback: RecordBatchFn): Rec
     const { compression = 0, records = [] } = input;
     const codec = compression & COMPRESSION_CODEC_MASK;
     let recordBytes = 0;
+    let measured = false;
     for (const r of records) {
-      if (typeof r !== 'object' || r === null || !Buffer.isBuffer(r.buf)) return fallback(input);
-      recordBytes += r.buffer!.length;
+      if (r instanceof MeasuredRecord) {
+        measured = true;
+        recordBytes += r.size;
+      } else if (typeof r === 'object' && r !== null && Buffer.isBuffer(r.buf)) recordBytes += r.buffer!.length;
+      else return fallback(input);
     }
-    if (codec !== 0) return fallback(input);
+    if (codec !== 0) {
+      // KafkaJS compresses encoded records: write the measured ones out first.
+      if (!measured) return fallback(input);
+      return fallback({ ...input, records: records.map((r) => (r instanceof MeasuredRecord ? encoded(r) : r)) });
+    }
     const now = Date.now();
     const {
       firstOffset = 0,
@@ -122,8 +132,11 @@ function recordBatchEncoder(Encoder: EncoderClass, fallback: RecordBatchFn): Rec
     buf.set(head, bodyAt);
     let at = bodyAt + head.length;
     for (const r of records) {
-      buf.set(r.buffer!, at);
-      at += r.buffer!.length;
+      if (r instanceof MeasuredRecord) at = r.writeTo(buf, at);
+      else {
+        buf.set(r.buffer!, at);
+        at += r.buffer!.length;
+      }
     }
     buf.writeUInt32BE(crc32c(buf.subarray(bodyAt, at)), prefix.length);
     const out = new Encoder(0);
@@ -131,6 +144,17 @@ function recordBatchEncoder(Encoder: EncoderClass, fallback: RecordBatchFn): Rec
     out.offset = buf.length;
     return out;
   };
+}
+
+function encoded(r: MeasuredRecord): { buf: Buffer; buffer: Buffer } {
+  const buf = Buffer.allocUnsafe(r.size);
+  r.writeTo(buf, 0);
+  return { buf, buffer: buf };
+}
+
+/** Whether `fn` is this module's batch encoder (it writes `MeasuredRecord`s in place). */
+export function writesMeasuredRecords(fn: unknown): boolean {
+  return installed !== undefined && fn === installed.RecordBatch;
 }
 
 export type InstallOutcome = 'installed' | 'already' | 'skipped';

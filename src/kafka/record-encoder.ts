@@ -156,8 +156,48 @@ function headerSection(headers: Record<string, HeaderValue | HeaderValue[]> | un
   return encoded;
 }
 
-/** One record, encoded as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
-export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, headers }: RecordInput): EncodedRecord {
+/**
+ * A record sized, not yet written: the batch encoder (record-batch.ts) writes it in place in
+ * its batch, without a buffer of its own and a copy from it.
+ */
+export class MeasuredRecord {
+  constructor(
+    private readonly key: Buffer | string | null,
+    private readonly value: Buffer | string | null,
+    private readonly headers: Buffer,
+    private readonly ts: number,
+    private readonly timestampBig: boolean,
+    private readonly tsZigZag: number,
+    private readonly offsetZigZag: number,
+    private readonly bodyZigZag: number,
+    /** Its bytes, length varint included. */
+    readonly size: number,
+  ) {}
+
+  /** Writes the record at `at`; where it ends. */
+  writeTo(buf: Buffer, at: number): number {
+    const start = at;
+    at = writeUVarInt32(buf, at, this.bodyZigZag);
+    buf[at++] = 0;
+    at = this.timestampBig ? writeBigVarLong(buf, at, this.ts) : writeUVarLong(buf, at, this.tsZigZag);
+    at = writeUVarInt32(buf, at, this.offsetZigZag);
+    at = writeVarBytes(buf, at, this.key);
+    at = writeVarBytes(buf, at, this.value);
+    buf.set(this.headers, at);
+    at += this.headers.length;
+    if (at - start !== this.size) throw new Error(`record encoder wrote ${at - start} of ${this.size} bytes`);
+    return at;
+  }
+}
+
+/** Sizes a record as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
+export function measureRecord({
+  offsetDelta = 0,
+  timestampDelta = 0,
+  key,
+  value,
+  headers,
+}: RecordInput): MeasuredRecord {
   const keyBytes = bytesOf(key);
   const valueBytes = bytesOf(value);
   const headerBytes = headerSection(headers);
@@ -165,7 +205,6 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
   const timestampBig = !(Math.abs(ts) < 2 ** 51);
   const tsZigZag = timestampBig ? 0 : zigZag64(ts);
   const offsetZigZag = zigZag32(offsetDelta);
-
   const body =
     1 + // attributes
     (timestampBig ? sizeOfBigVarLong(ts) : sizeOfUVarLong(tsZigZag)) +
@@ -174,17 +213,24 @@ export function encodeRecord({ offsetDelta = 0, timestampDelta = 0, key, value, 
     sizeOfVarBytes(valueBytes) +
     headerBytes.length;
   const bodyZigZag = zigZag32(body);
-  const buf = Buffer.allocUnsafe(sizeOfUVarInt32(bodyZigZag) + body);
+  return new MeasuredRecord(
+    keyBytes,
+    valueBytes,
+    headerBytes,
+    ts,
+    timestampBig,
+    tsZigZag,
+    offsetZigZag,
+    bodyZigZag,
+    sizeOfUVarInt32(bodyZigZag) + body,
+  );
+}
 
-  let at = writeUVarInt32(buf, 0, bodyZigZag);
-  buf[at++] = 0;
-  at = timestampBig ? writeBigVarLong(buf, at, ts) : writeUVarLong(buf, at, tsZigZag);
-  at = writeUVarInt32(buf, at, offsetZigZag);
-  at = writeVarBytes(buf, at, keyBytes);
-  at = writeVarBytes(buf, at, valueBytes);
-  buf.set(headerBytes, at);
-  at += headerBytes.length;
-  if (at !== buf.length) throw new Error(`record encoder wrote ${at} of ${buf.length} bytes`);
+/** One record, encoded as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
+export function encodeRecord(input: RecordInput): EncodedRecord {
+  const record = measureRecord(input);
+  const buf = Buffer.allocUnsafe(record.size);
+  record.writeTo(buf, 0);
   return { buf, buffer: buf };
 }
 

@@ -9,7 +9,7 @@ import {
   ownRecordBatch,
   type RecordBatchInput,
 } from '../../src/kafka/record-batch.js';
-import { encodeRecord } from '../../src/kafka/record-encoder.js';
+import { encodeRecord, measureRecord } from '../../src/kafka/record-encoder.js';
 
 const require = createRequire(import.meta.url);
 const kafkajs = kafkajsRecordBatch();
@@ -57,6 +57,22 @@ describe('record batch encoder', () => {
         expect(a.size()).toBe(k.size());
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('writes measured records in place: the same bytes as from their encoded buffers', async () => {
+    await fc.assert(
+      fc.asyncProperty(batch, fc.integer({ min: 0, max: 1 }), async (b, compression) => {
+        const inputs = (b.records ?? []).map((_, i) => ({
+          key: `k${i}`,
+          value: Buffer.alloc(i % 50, i),
+          offsetDelta: i,
+        }));
+        const measured = { ...b, compression, records: inputs.map(measureRecord) };
+        const encoded = { ...b, compression, records: inputs.map(encodeRecord) };
+        expect((await ours(measured)).buffer.equals((await kafkajs.RecordBatch(encoded)).buffer)).toBe(true);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -35,6 +35,8 @@ export interface SourceCoordinates {
   offset: string;
 }
 
+const rawAvro = (_topic: string, result: ValidationResult) => encodeValidationResult(result);
+
 export function resultRecord(
   event: SignupEvent,
   verdict: Verdict,
@@ -43,7 +45,7 @@ export function resultRecord(
   durationMicros: number,
   topic: string,
   /** Raw Avro by default; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
-  encode: (topic: string, result: ValidationResult) => Buffer = (_topic, r) => encodeValidationResult(r),
+  encode: (topic: string, result: ValidationResult) => Buffer = rawAvro,
 ): OutgoingRecord {
   const result: ValidationResult = {
     eventId: event.eventId,

@@ -51,14 +51,16 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
   // Its batch encoder copies each record three times and checksums a byte at a time; see record-batch.ts.
   const batch = installRecordBatchEncoder();
   if (batch.outcome === 'skipped') logger.warn({ reason: batch.reason }, 'KafkaJS record batch encoder kept (slower)');
+  else if (!CRC32C_IS_NATIVE) logger.warn('native CRC-32C (@node-rs/crc32) did not load: producing costs more CPU');
+  // Its produce request copies a request's records five more times; see produce-request.ts.
   const request = installProduceRequest();
   if (request.outcome === 'skipped') logger.warn({ reason: request.reason }, 'KafkaJS produce request kept (slower)');
+  // These two are put in place before KafkaJS loads (client.ts imports them first): a program
+  // that imported KafkaJS itself before keeps KafkaJS's own, which is only slower.
   if (framingOutcome.outcome === 'skipped')
-    logger.warn({ reason: framingOutcome.reason }, 'KafkaJS request framing kept (slower)');
-  if (batch.outcome !== 'skipped' && !CRC32C_IS_NATIVE)
-    logger.warn('native CRC-32C (@node-rs/crc32) did not load: producing costs more CPU');
+    logger.info({ reason: framingOutcome.reason }, 'KafkaJS request framing kept (slower)');
   if (groupingOutcome.outcome === 'skipped')
-    logger.warn({ reason: groupingOutcome.reason }, 'KafkaJS producer grouping kept (quadratic in a send)');
+    logger.info({ reason: groupingOutcome.reason }, 'KafkaJS producer grouping kept (quadratic in a send)');
   // KafkaJS's batch decoder stops the consumer on snappy/lz4/zstd, and its header decoding is
   // quadratic; see batch-decoder.ts.
   const decoder = installBatchDecoder({

@@ -1,8 +1,14 @@
+// Before KafkaJS: they replace modules KafkaJS loads with its main module (see the files).
+import './producer-grouping.js';
+import './produce-request.js';
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { installBatchDecoder } from './batch-decoder.js';
 import { registerCompressionCodecs } from './compression.js';
 import type { KafkaOptions } from './options.js';
+import { framingOutcome, installProduceRequest } from './produce-request.js';
+import { groupingOutcome } from './producer-grouping.js';
+import { CRC32C_IS_NATIVE, installRecordBatchEncoder } from './record-batch.js';
 import { installRecordEncoder } from './record-encoder.js';
 import { kafkaSecurity } from './security.js';
 
@@ -42,6 +48,19 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
   // KafkaJS's per-record encoding is the processor's largest CPU cost; see record-encoder.ts.
   const encoder = installRecordEncoder();
   if (encoder.outcome === 'skipped') logger.warn({ reason: encoder.reason }, 'KafkaJS record encoder kept (slower)');
+  // Its batch encoder copies each record three times and checksums a byte at a time; see record-batch.ts.
+  const batch = installRecordBatchEncoder();
+  if (batch.outcome === 'skipped') logger.warn({ reason: batch.reason }, 'KafkaJS record batch encoder kept (slower)');
+  else if (!CRC32C_IS_NATIVE) logger.warn('native CRC-32C (@node-rs/crc32) did not load: producing costs more CPU');
+  // Its produce request copies a request's records five more times; see produce-request.ts.
+  const request = installProduceRequest();
+  if (request.outcome === 'skipped') logger.warn({ reason: request.reason }, 'KafkaJS produce request kept (slower)');
+  // These two are put in place before KafkaJS loads (client.ts imports them first): a program
+  // that imported KafkaJS itself before keeps KafkaJS's own, which is only slower.
+  if (framingOutcome.outcome === 'skipped')
+    logger.info({ reason: framingOutcome.reason }, 'KafkaJS request framing kept (slower)');
+  if (groupingOutcome.outcome === 'skipped')
+    logger.info({ reason: groupingOutcome.reason }, 'KafkaJS producer grouping kept (quadratic in a send)');
   // KafkaJS's batch decoder stops the consumer on snappy/lz4/zstd, and its header decoding is
   // quadratic; see batch-decoder.ts.
   const decoder = installBatchDecoder({

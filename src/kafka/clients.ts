@@ -2,9 +2,10 @@
  * Consumer and producer settings, written once for every command (run, produce, replay-dlq).
  * The client itself (brokers, TLS, SASL, retries of the connection) is made in client.ts.
  */
-import { type ConsumerConfig, Partitioners, type ProducerConfig } from 'kafkajs';
+import type { ConsumerConfig, ProducerConfig } from 'kafkajs';
 import type { PipelineOptions } from '../pipeline/options.js';
 import type { KafkaOptions } from './options.js';
+import { javaCompatiblePartitioner } from './partitioner.js';
 
 /**
  * A producer. Transactions need KafkaJS's idempotent producer; nothing else uses it:
@@ -25,8 +26,9 @@ export function producerConfig(
     ...(transactionalId !== undefined ? { transactionalId } : {}),
     ...(transactionTimeout !== undefined ? { transactionTimeout } : {}),
     // Same key → same partition as Java clients (murmur2), so downstream joins line up and a
-    // replayed record lands behind that user's other events.
-    createPartitioner: Partitioners.DefaultPartitioner,
+    // replayed record lands behind that user's other events (KafkaJS's DefaultPartitioner,
+    // without its per-record cost: see partitioner.ts).
+    createPartitioner: javaCompatiblePartitioner,
     retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3000 },
   };
 }

@@ -103,19 +103,20 @@ function writeVarBytes(buf: Buffer, at: number, v: Buffer | string | null): numb
     return at + buf.write(v, at, n, 'utf8');
   }
   at = writeUVarInt32(buf, at, zigZag32(v.length));
-  return at + v.copy(buf, at);
+  // TypedArray#set: Buffer#copy makes a view of the source per call, a cost on small copies.
+  buf.set(v, at);
+  return at + v.length;
 }
 
-/** One record, encoded as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
-export function encodeRecord({
-  offsetDelta = 0,
-  timestampDelta = 0,
-  key,
-  value,
-  headers = {},
-}: RecordInput): EncodedRecord {
-  const keyBytes = bytesOf(key);
-  const valueBytes = bytesOf(value);
+/**
+ * The header section (count and pairs) of frozen header objects of strings, encoded once: the
+ * processor hands the same frozen headers to every result of one verdict and reason.
+ */
+const frozenHeaders = new WeakMap<object, Buffer>();
+/** A header count of zero (zig-zag varint 0). */
+const NO_HEADERS = Buffer.from([0]);
+
+function encodeHeaders(headers: Record<string, HeaderValue | HeaderValue[]>): Buffer {
   // Headers as KafkaJS flattens them: an array value is one header per element.
   const names: string[] = [];
   const values: (Buffer | string | null)[] = [];
@@ -131,34 +132,105 @@ export function encodeRecord({
       values.push(bytesOf(v));
     }
   }
+  if (names.length === 0) return NO_HEADERS;
+  let size = sizeOfUVarInt32(zigZag32(names.length));
+  for (let i = 0; i < names.length; i++) size += sizeOfVarBytes(names[i]!) + sizeOfVarBytes(values[i]!);
+  const buf = Buffer.allocUnsafe(size);
+  let at = writeUVarInt32(buf, 0, zigZag32(names.length));
+  for (let i = 0; i < names.length; i++) {
+    at = writeVarBytes(buf, at, names[i]!);
+    at = writeVarBytes(buf, at, values[i]!);
+  }
+  return buf;
+}
+
+function headerSection(headers: Record<string, HeaderValue | HeaderValue[]> | undefined): Buffer {
+  if (!headers) return NO_HEADERS;
+  if (!Object.isFrozen(headers)) return encodeHeaders(headers);
+  let encoded = frozenHeaders.get(headers);
+  if (!encoded) {
+    encoded = encodeHeaders(headers);
+    // Only strings: a frozen object's Buffer values could still change.
+    if (Object.values(headers).every((v) => typeof v === 'string')) frozenHeaders.set(headers, encoded);
+  }
+  return encoded;
+}
+
+/**
+ * A record sized, not yet written: the batch encoder (record-batch.ts) writes it in place in
+ * its batch, without a buffer of its own and a copy from it.
+ */
+export class MeasuredRecord {
+  constructor(
+    private readonly key: Buffer | string | null,
+    private readonly value: Buffer | string | null,
+    private readonly headers: Buffer,
+    private readonly ts: number,
+    private readonly timestampBig: boolean,
+    private readonly tsZigZag: number,
+    private readonly offsetZigZag: number,
+    private readonly bodyZigZag: number,
+    /** Its bytes, length varint included. */
+    readonly size: number,
+  ) {}
+
+  /** Writes the record at `at`; where it ends. */
+  writeTo(buf: Buffer, at: number): number {
+    const start = at;
+    at = writeUVarInt32(buf, at, this.bodyZigZag);
+    buf[at++] = 0;
+    at = this.timestampBig ? writeBigVarLong(buf, at, this.ts) : writeUVarLong(buf, at, this.tsZigZag);
+    at = writeUVarInt32(buf, at, this.offsetZigZag);
+    at = writeVarBytes(buf, at, this.key);
+    at = writeVarBytes(buf, at, this.value);
+    buf.set(this.headers, at);
+    at += this.headers.length;
+    if (at - start !== this.size) throw new Error(`record encoder wrote ${at - start} of ${this.size} bytes`);
+    return at;
+  }
+}
+
+/** Sizes a record as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
+export function measureRecord({
+  offsetDelta = 0,
+  timestampDelta = 0,
+  key,
+  value,
+  headers,
+}: RecordInput): MeasuredRecord {
+  const keyBytes = bytesOf(key);
+  const valueBytes = bytesOf(value);
+  const headerBytes = headerSection(headers);
   const ts = Math.trunc(Number(timestampDelta));
   const timestampBig = !(Math.abs(ts) < 2 ** 51);
   const tsZigZag = timestampBig ? 0 : zigZag64(ts);
   const offsetZigZag = zigZag32(offsetDelta);
-
-  let body =
+  const body =
     1 + // attributes
     (timestampBig ? sizeOfBigVarLong(ts) : sizeOfUVarLong(tsZigZag)) +
     sizeOfUVarInt32(offsetZigZag) +
     sizeOfVarBytes(keyBytes) +
     sizeOfVarBytes(valueBytes) +
-    sizeOfUVarInt32(zigZag32(names.length));
-  for (let i = 0; i < names.length; i++) body += sizeOfVarBytes(names[i]!) + sizeOfVarBytes(values[i]!);
+    headerBytes.length;
   const bodyZigZag = zigZag32(body);
-  const buf = Buffer.allocUnsafe(sizeOfUVarInt32(bodyZigZag) + body);
+  return new MeasuredRecord(
+    keyBytes,
+    valueBytes,
+    headerBytes,
+    ts,
+    timestampBig,
+    tsZigZag,
+    offsetZigZag,
+    bodyZigZag,
+    sizeOfUVarInt32(bodyZigZag) + body,
+  );
+}
 
-  let at = writeUVarInt32(buf, 0, bodyZigZag);
-  buf[at++] = 0;
-  at = timestampBig ? writeBigVarLong(buf, at, ts) : writeUVarLong(buf, at, tsZigZag);
-  at = writeUVarInt32(buf, at, offsetZigZag);
-  at = writeVarBytes(buf, at, keyBytes);
-  at = writeVarBytes(buf, at, valueBytes);
-  at = writeUVarInt32(buf, at, zigZag32(names.length));
-  for (let i = 0; i < names.length; i++) {
-    at = writeVarBytes(buf, at, names[i]!);
-    at = writeVarBytes(buf, at, values[i]!);
-  }
-  if (at !== buf.length) throw new Error(`record encoder wrote ${at} of ${buf.length} bytes`);
+/** One record, encoded as KafkaJS 2.2.4's `recordBatch/record/v0` encodes it. */
+export function encodeRecord(input: RecordInput): EncodedRecord {
+  const record = measureRecord(input);
+  const buf = Buffer.allocUnsafe(record.size);
+  record.writeTo(buf, 0);
   return { buf, buffer: buf };
 }
 

@@ -33,7 +33,8 @@ export class Reader {
   constructor(
     readonly buf: Buffer,
     public at: number,
-    readonly end: number,
+    /** Where the bytes this reader may read stop (moved on by readRecords, record by record). */
+    public end: number,
   ) {}
 
   need(n: number): void {
@@ -143,11 +144,9 @@ export interface DecodedRecord {
   batchContext: BatchContext;
 }
 
-export function addInteger(base: string, delta: number | bigint): string {
-  if (typeof delta === 'number') {
-    const b = Number(base);
-    if (Number.isSafeInteger(b) && Number.isSafeInteger(b + delta)) return String(b + delta);
-  }
+export function addInteger(base: string, delta: number | bigint, baseNumber = Number(base)): string {
+  if (typeof delta === 'number' && Number.isSafeInteger(baseNumber) && Number.isSafeInteger(baseNumber + delta))
+    return String(baseNumber + delta);
   return (BigInt(base) + BigInt(delta)).toString();
 }
 
@@ -196,14 +195,18 @@ function headerNames(r: Reader, n: number): string[] {
   return names;
 }
 
-/** One record (its length varint first), as KafkaJS's record decoder returns it. */
-function readRecord(r: Reader, ctx: BatchContext, caps: HeaderCaps): DecodedRecord {
-  const length = r.varInt();
-  r.need(length);
-  const end = r.at + length;
-  const body = new Reader(r.buf, r.at, end);
-  r.at = end;
-  return recordFrom(body, end, ctx, caps);
+/** A batch's first offset and timestamp, parsed once for all its records. */
+interface Bases {
+  offset: string;
+  offsetNumber: number;
+  timestamp: string;
+  timestampNumber: number;
+}
+
+function basesOf(ctx: BatchContext): Bases {
+  const offset = ctx.firstOffset ?? '0';
+  const timestamp = ctx.firstTimestamp ?? '0';
+  return { offset, offsetNumber: Number(offset), timestamp, timestampNumber: Number(timestamp) };
 }
 
 /**
@@ -211,7 +214,13 @@ function readRecord(r: Reader, ctx: BatchContext, caps: HeaderCaps): DecodedReco
  * where the record stops). KafkaJS's single-record decoder gets a batch context whose
  * offsets may be missing: they count from 0 then.
  */
-export function recordFrom(body: Reader, end: number, ctx: BatchContext, caps: HeaderCaps): DecodedRecord {
+export function recordFrom(
+  body: Reader,
+  end: number,
+  ctx: BatchContext,
+  caps: HeaderCaps,
+  bases: Bases = basesOf(ctx),
+): DecodedRecord {
   const attributes = body.int8();
   const timestampDelta = body.varLong();
   const offsetDelta = body.varInt();
@@ -224,8 +233,8 @@ export function recordFrom(body: Reader, end: number, ctx: BatchContext, caps: H
     timestamp:
       ctx.timestampType === LOG_APPEND_TIME && ctx.maxTimestamp
         ? ctx.maxTimestamp
-        : addInteger(ctx.firstTimestamp ?? '0', timestampDelta),
-    offset: addInteger(ctx.firstOffset ?? '0', offsetDelta),
+        : addInteger(bases.timestamp, timestampDelta, bases.timestampNumber),
+    offset: addInteger(bases.offset, offsetDelta, bases.offsetNumber),
     key,
     value,
     headers,
@@ -234,6 +243,7 @@ export function recordFrom(body: Reader, end: number, ctx: BatchContext, caps: H
   };
 }
 
+/** The records of a batch, each read (its length varint first) with one cursor bound to its own bytes. */
 export function readRecords(
   buf: Buffer,
   at: number,
@@ -243,7 +253,16 @@ export function readRecords(
   caps: HeaderCaps,
 ): DecodedRecord[] {
   const r = new Reader(buf, at, end);
+  const body = new Reader(buf, at, end);
+  const bases = basesOf(ctx);
   const records: DecodedRecord[] = [];
-  for (let i = 0; i < count; i++) records.push(readRecord(r, ctx, caps));
+  for (let i = 0; i < count; i++) {
+    const length = r.varInt();
+    r.need(length);
+    body.at = r.at;
+    body.end = r.at + length;
+    r.at = body.end;
+    records.push(recordFrom(body, body.end, ctx, caps, bases));
+  }
   return records;
 }

@@ -49,22 +49,33 @@ export class BatchLoop {
     const tierDelayMs = deps.retryDelaysMs[deps.retryTopics.indexOf(batch.topic)];
     deps.spans.refresh();
     const live = () => isRunning() && !isStale();
+    // KafkaJS turns each resolved offset from a string into a Long: the offset is resolved
+    // once, before every await and return, rather than per record. Only an await lets the
+    // consumer stop or a seek make the batch stale, so `live()` is asked once per slice.
+    let unresolved: string | undefined;
+    const resolve = () => {
+      if (unresolved !== undefined) resolveOffset(unresolved);
+      unresolved = undefined;
+    };
     let sinceYield = 0;
+    let alive = live();
     for (const message of batch.messages) {
       // Dispatching is synchronous; a long batch would hold back the replies of the checks
       // in flight (provider, DNS, SMTP) and with them the Little's-law rate. Let I/O in.
       if (++sinceYield > DISPATCH_SLICE) {
         sinceYield = 0;
+        resolve();
         await yieldToIo();
+        alive = live();
       }
-      if (!live() || deps.draining() || st.revoked) return;
+      if (!alive || deps.draining() || st.revoked) return resolve();
       // A retry topic has one delay, so its records come due in offset order: the first one
       // not yet due pauses the partition until it is (unresolved, so it is fetched again).
       if (fromRetry) {
         const wait = retryDueAt(message.headers, tierDelayMs) - Date.now();
         if (wait > 0) {
           table.holdUntilDue(st, wait);
-          return;
+          return resolve();
         }
       }
       // A full window pauses the partition and this loop waits a little for the commit that
@@ -75,9 +86,10 @@ export class BatchLoop {
       if (table.isFull(st)) {
         table.pause(st);
         deps.requestCommit();
+        resolve();
         if (!(await this.waitForWindow(st, heartbeat, live))) return;
       }
-      resolveOffset(message.offset);
+      unresolved = message.offset;
       // Already dispatched before a rebalance kept this partition with us: do not run it twice.
       if (!st.tracker.dispatch(Number(message.offset))) continue;
       deps.tasks.start(
@@ -87,6 +99,7 @@ export class BatchLoop {
         fromRetry,
       );
     }
+    resolve();
     st.tracker.seenThrough(Number(batch.lastOffset()) + 1);
     deps.observer.inFlight?.(st.topic, st.partition, st.tracker.uncommitted());
     await heartbeat();

@@ -5,9 +5,38 @@ import type { OutgoingRecord } from './records.js';
  * MAX_REQUEST_BYTES so that no request exceeds the broker's default 1 MiB message limit.
  */
 export function recordBytes(r: OutgoingRecord): number {
-  let n = 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const k in r.headers) n += k.length + r.headers[k]!.length + 2;
-  return n;
+  const h = headerSizes(r.headers);
+  return 70 + (r.key?.length ?? 0) + (r.value?.length ?? 0) + h.length + 2 * h.count;
+}
+
+export interface HeaderSizes {
+  count: number;
+  /** Sum of the names' and values' `.length`. */
+  length: number;
+  /** Sum of the names' and values' bytes (UTF-8). */
+  bytes: number;
+}
+
+/** Frozen header objects of strings are shared by many records (see `resultHeaders`): measured once. */
+const frozenSizes = new WeakMap<object, HeaderSizes>();
+
+export function headerSizes(headers: Record<string, string | Buffer>): HeaderSizes {
+  const cached = frozenSizes.get(headers);
+  if (cached) return cached;
+  let count = 0;
+  let length = 0;
+  let bytes = 0;
+  let strings = true;
+  for (const k in headers) {
+    const v = headers[k]!;
+    count++;
+    length += k.length + v.length;
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    if (typeof v !== 'string') strings = false;
+  }
+  const sizes = { count, length, bytes };
+  if (strings && Object.isFrozen(headers)) frozenSizes.set(headers, sizes);
+  return sizes;
 }
 
 export const MAX_REQUEST_BYTES = 800_000;

@@ -47,9 +47,24 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 
+/** The last content-type header's bytes and the format they named: producers send one content type. */
+let lastContentType: Buffer | undefined;
+let lastContentFormat: InputFormat = 'auto';
+
 function formatOf(value: Buffer, headers: IHeaders | undefined, configured: InputFormat): InputFormat | ProcessorError {
   if (configured !== 'auto') return configured;
+  const raw = headers?.[CONTENT_TYPE_HEADER];
+  if (Buffer.isBuffer(raw) && lastContentType !== undefined && raw.equals(lastContentType)) return lastContentFormat;
   const ct = headerText(headers, CONTENT_TYPE_HEADER)?.toLowerCase();
+  const format = formatOfContentType(ct);
+  if (format !== undefined && !(format instanceof ProcessorError) && Buffer.isBuffer(raw)) {
+    lastContentType = Buffer.from(raw);
+    lastContentFormat = format;
+  }
+  return format ?? formatOfBytes(value);
+}
+
+function formatOfContentType(ct: string | undefined): InputFormat | ProcessorError | undefined {
   if (ct) {
     if (ct.includes('json')) return 'json';
     if (ct.includes('avro') || ct === 'application/octet-stream') return 'avro';
@@ -58,6 +73,10 @@ function formatOf(value: Buffer, headers: IHeaders | undefined, configured: Inpu
       `content-type "${ct.slice(0, 100)}" is neither JSON nor Avro`,
     );
   }
+  return undefined;
+}
+
+function formatOfBytes(value: Buffer): InputFormat {
   // A SignupEvent in Avro binary starts with the zig-zag length of eventId; 0x7b and 0x5b
   // would be negative lengths, so a leading "{" or "[" (after white space) can only be JSON.
   for (let i = 0; i < value.length && i < 64; i++) {

@@ -4,7 +4,7 @@ import { CODECS } from '../kafka/compression.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
 import { partitionForKey } from '../kafka/murmur2.js';
 import type { Logger } from '../telemetry/logger.js';
-import { LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
+import { headerSizes, LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
 import { cappedDeadLetter, type OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
@@ -71,8 +71,8 @@ export function batchBytesOf(r: OutgoingRecord): number {
   let n = BATCH_OVERHEAD + RECORD_OVERHEAD;
   if (r.key !== null) n += Buffer.byteLength(r.key);
   if (r.value !== null) n += r.value.length;
-  for (const k in r.headers) n += HEADER_OVERHEAD + Buffer.byteLength(k) + Buffer.byteLength(r.headers[k]!);
-  return n;
+  const h = headerSizes(r.headers);
+  return n + h.count * HEADER_OVERHEAD + h.bytes;
 }
 
 /** The errors that mean a record (or its batch) is too large for the topic: never transient. */
@@ -193,19 +193,28 @@ export class BatchPublisher {
    * partitions to expect are known.
    */
   private async send(batch: Pending[]): Promise<void> {
-    const groups = new Map<string, Group>();
+    // Groups by topic, then by partition number: no key string per record.
+    const byTopic = new Map<string, Group[]>();
+    let remaining: Group[] = [];
     for (const p of batch) {
-      const partition = this.partitions.partitionOf(p.record);
-      const id = partitionId(p.record.topic, partition);
-      let g = groups.get(id);
-      if (!g) {
-        g = { id, topic: p.record.topic, partition, messages: [], pending: [] };
-        groups.set(id, g);
+      const { record } = p;
+      const partition = this.partitions.partitionOf(record);
+      let slots = byTopic.get(record.topic);
+      if (!slots) {
+        slots = [];
+        byTopic.set(record.topic, slots);
       }
-      g.messages.push({ key: p.record.key, value: p.record.value, headers: p.record.headers, partition });
+      let g = slots[partition];
+      if (!g) {
+        g = { id: partitionId(record.topic, partition), topic: record.topic, partition, messages: [], pending: [] };
+        slots[partition] = g;
+        remaining.push(g);
+      }
+      // The record itself is KafkaJS's message (it reads key, value, headers and partition).
+      record.partition = partition;
+      g.messages.push(record as Message);
       g.pending.push(p);
     }
-    let remaining = [...groups.values()];
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();

@@ -100,7 +100,13 @@ export class TaskRunner {
     const decoded = decodeSignup(
       message.value,
       message.headers,
-      { ...source, key: message.key, timestamp: message.timestamp },
+      {
+        topic: source.topic,
+        partition: source.partition,
+        offset: source.offset,
+        key: message.key,
+        timestamp: message.timestamp,
+      },
       deps.decodeOptions,
     );
     if (!decoded.ok) {
@@ -176,6 +182,11 @@ export class TaskRunner {
     task.destination = destination;
     task.code = code;
     task.record = record;
+    // Encoded into the record: not kept alive (with its strings) while the record waits for the broker.
+    task.event = null;
+    // Trace context goes into the record's headers: a result's are shared and frozen.
+    if ((task.span !== NO_SPAN || task.ctx !== ROOT_CONTEXT) && Object.isFrozen(record.headers))
+      record.headers = { ...record.headers };
     task.sendSpan = deps.spans.send(task, record, destination, code);
     deps.publisher.submit(task as RecordTask & { record: OutgoingRecord });
   }

@@ -25,6 +25,8 @@ export interface OutgoingRecord {
   key: Buffer | string | null;
   value: Buffer | null;
   headers: Record<string, string | Buffer>;
+  /** Set by the publisher when it assigns the output partition. */
+  partition?: number;
 }
 
 export interface SourceCoordinates {
@@ -32,6 +34,8 @@ export interface SourceCoordinates {
   partition: number;
   offset: string;
 }
+
+const rawAvro = (_topic: string, result: ValidationResult) => encodeValidationResult(result);
 
 export function resultRecord(
   event: SignupEvent,
@@ -41,7 +45,7 @@ export function resultRecord(
   durationMicros: number,
   topic: string,
   /** Raw Avro by default; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
-  encode: (topic: string, result: ValidationResult) => Buffer = (_topic, r) => encodeValidationResult(r),
+  encode: (topic: string, result: ValidationResult) => Buffer = rawAvro,
 ): OutgoingRecord {
   const result: ValidationResult = {
     eventId: event.eventId,
@@ -65,12 +69,37 @@ export function resultRecord(
     source: src,
     key,
     value: encode(topic, result),
-    headers: {
-      [RESULT_HEADERS.contentType]: RESULT_CONTENT_TYPE,
-      [RESULT_HEADERS.verdict]: verdict.verdict,
-      [RESULT_HEADERS.reason]: verdict.reason ?? '',
-    },
+    headers: resultHeaders(verdict.verdict, verdict.reason ?? ''),
   };
+}
+
+/** Distinct (verdict, reason) pairs whose headers are shared; the reasons are a fixed set of codes. */
+const MAX_SHARED_HEADERS = 256;
+const sharedHeaders = new Map<string, Map<string, Record<string, string>>>();
+let sharedCount = 0;
+
+/**
+ * A result's headers: one frozen object per verdict and reason, shared by every result with
+ * them, so the record encoder and the size estimates work them out once (a writer, such as
+ * trace propagation, must copy them first).
+ */
+export function resultHeaders(verdict: string, reason: string): Record<string, string> {
+  let byReason = sharedHeaders.get(verdict);
+  const shared = byReason?.get(reason);
+  if (shared) return shared;
+  const headers = {
+    [RESULT_HEADERS.contentType]: RESULT_CONTENT_TYPE,
+    [RESULT_HEADERS.verdict]: verdict,
+    [RESULT_HEADERS.reason]: reason,
+  };
+  if (sharedCount >= MAX_SHARED_HEADERS) return headers;
+  if (!byReason) {
+    byReason = new Map();
+    sharedHeaders.set(verdict, byReason);
+  }
+  byReason.set(reason, Object.freeze(headers));
+  sharedCount++;
+  return headers;
 }
 
 /**

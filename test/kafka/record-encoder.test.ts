@@ -55,6 +55,25 @@ describe('record encoder', () => {
     }
   });
 
+  it('encodes a frozen header object once, and never caches one that can change', () => {
+    const frozen = Object.freeze({ 'content-type': 'application/x', 'efv-verdict': 'risky' });
+    for (let i = 0; i < 3; i++) {
+      const r: RecordInput = { offsetDelta: i, key: `k${i}`, value: Buffer.from([i]), headers: frozen };
+      expect(encodeRecord(r).buffer.equals(original(r).buffer)).toBe(true);
+    }
+    const open: Record<string, string> = { a: '1' };
+    encodeRecord({ headers: open });
+    open.a = '22';
+    open.b = '3';
+    expect(encodeRecord({ headers: open }).buffer.equals(original({ headers: open }).buffer)).toBe(true);
+    // Frozen, but a Buffer value's bytes can still change.
+    const bytes = Buffer.from('abc');
+    const withBuffer = Object.freeze({ h: bytes });
+    encodeRecord({ headers: withBuffer });
+    bytes[0] = 0x7a;
+    expect(encodeRecord({ headers: withBuffer }).buffer.equals(original({ headers: withBuffer }).buffer)).toBe(true);
+  });
+
   it('is what KafkaJS producers load once installed', () => {
     const outcome = installRecordEncoder().outcome;
     expect(['installed', 'already']).toContain(outcome);

@@ -100,6 +100,26 @@ describe('decodeSignup', () => {
     expect(code(Buffer.alloc(5000, 0x7b))).toBe('OVERSIZED');
   });
 
+  it('decides each record by its own content-type bytes, however they alternate', () => {
+    const avroValue = encodeSignupEvent(event);
+    const jsonValue = Buffer.from(JSON.stringify(event));
+    const h = (ct: string) => ({ 'content-type': Buffer.from(ct) });
+    const seq: [Buffer, Record<string, Buffer>, string][] = [
+      [avroValue, h('application/vnd.efv.signup+avro'), 'ok'],
+      [avroValue, h('application/vnd.efv.signup+avro'), 'ok'],
+      [avroValue, h('application/json'), 'JSON_DECODE'],
+      [jsonValue, h('application/json'), 'ok'],
+      [jsonValue, h('application/vnd.efv.signup+avro'), 'AVRO_DECODE'],
+      [jsonValue, h('text/xml'), 'UNSUPPORTED_CONTENT_TYPE'],
+      [jsonValue, h('text/xml'), 'UNSUPPORTED_CONTENT_TYPE'],
+      [avroValue, h('APPLICATION/OCTET-STREAM'), 'ok'],
+    ];
+    for (const [value, headers, want] of seq) {
+      const r = decodeSignup(value, headers, rec, opts);
+      expect(r.ok ? 'ok' : r.error.code).toBe(want);
+    }
+  });
+
   it('rejects an unsupported content-type instead of guessing', () => {
     expect(code(Buffer.from('<signup/>'), { 'content-type': 'application/xml' })).toBe('UNSUPPORTED_CONTENT_TYPE');
   });

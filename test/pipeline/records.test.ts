@@ -1,5 +1,6 @@
 import type { IHeaders, KafkaMessage, RecordBatchEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { RESULT_CONTENT_TYPE } from '../../src/contract/content-types.js';
 import { DLQ_HEADERS, DLQ_MAX_VALUE_BYTES } from '../../src/contract/headers.js';
 import {
   decodeValidationResult,
@@ -9,7 +10,8 @@ import {
 } from '../../src/contract/schemas.js';
 import { ProcessorError } from '../../src/errors.js';
 import { MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/batcher.js';
-import { deadLetterRecord, retryStateOf } from '../../src/pipeline/records.js';
+import { batchBytesOf } from '../../src/pipeline/publish.js';
+import { deadLetterRecord, resultHeaders, retryStateOf } from '../../src/pipeline/records.js';
 
 const src = { topic: 'signups', partition: 2, offset: '17' };
 
@@ -110,5 +112,23 @@ describe('encodeValidationResult', () => {
       expect(buf.equals(validationResultType.toBuffer(inputs[i]))).toBe(true);
       expect(decodeValidationResult(buf).eventId).toBe(`evt-${i}`);
     });
+  });
+});
+
+describe('resultHeaders', () => {
+  it('shares one frozen object per verdict and reason, so encoders and size estimates work it out once', () => {
+    const a = resultHeaders('risky', 'possible_typo');
+    expect(a).toBe(resultHeaders('risky', 'possible_typo'));
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(a).toEqual({ 'content-type': RESULT_CONTENT_TYPE, 'efv-verdict': 'risky', 'efv-reason': 'possible_typo' });
+    expect(resultHeaders('risky', 'disposable')).not.toBe(a);
+    expect(resultHeaders('deliverable', '')['efv-reason']).toBe('');
+  });
+
+  it('keeps the size estimates of shared headers equal to those of a fresh copy', () => {
+    const shared = { topic: 't', key: 'k', value: Buffer.alloc(10), headers: resultHeaders('deliverable', '') };
+    const fresh = { ...shared, headers: { ...shared.headers } };
+    expect(recordBytes(shared)).toBe(recordBytes(fresh));
+    expect(batchBytesOf(shared)).toBe(batchBytesOf(fresh));
   });
 });

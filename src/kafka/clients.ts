@@ -11,17 +11,19 @@ import { javaCompatiblePartitioner } from './partitioner.js';
  * A producer. Transactions need KafkaJS's idempotent producer; nothing else uses it:
  * KafkaJS 2.2.4's idempotent producer was seen to acknowledge records that a leader failover
  * then lost, and to stall on OUT_OF_ORDER_SEQUENCE_NUMBER. acks=all (every send here) with one
- * request in flight per broker keeps order; a retry may duplicate a record, never lose one.
+ * request in flight per broker (or per partition: see the publisher's lanes) keeps order; a retry may duplicate a record, never lose one.
  * Retries are bounded: a caller that must not give up retries a failed send itself (the
  * processor's publisher does, with a new producer); a command fails and says so.
  */
 export function producerConfig(
-  options: { transactionalId?: string | undefined; transactionTimeout?: number } = {},
+  options: { transactionalId?: string | undefined; transactionTimeout?: number; maxInFlightRequests?: number } = {},
 ): ProducerConfig {
   const { transactionalId, transactionTimeout } = options;
   return {
     idempotent: transactionalId !== undefined,
-    maxInFlightRequests: 1,
+    // More than one only for a caller that never has one partition in two requests at once
+    // (the processor's publisher lanes): order per partition then holds all the same.
+    maxInFlightRequests: options.maxInFlightRequests ?? 1,
     allowAutoTopicCreation: false,
     ...(transactionalId !== undefined ? { transactionalId } : {}),
     ...(transactionTimeout !== undefined ? { transactionTimeout } : {}),

@@ -72,8 +72,8 @@ export function createDelivery(config: Config, deps: DeliveryDeps): Delivery {
     return { publisher, committer: undefined };
   }
   const publisher = new BatchPublisher(
-    () => deps.kafka.producer(producerConfig()),
-    { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs, ...common },
+    () => deps.kafka.producer(producerConfig({ maxInFlightRequests: p.publishInFlight })),
+    { batchSize: p.publishBatchSize, lingerMs: p.publishLingerMs, lanes: p.publishInFlight, ...common },
     publisherLog,
     onPublishBatch,
   );

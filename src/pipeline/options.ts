@@ -94,6 +94,14 @@ export const pipelineFields = {
     min: 1,
     max: 100_000,
   }),
+  publishInFlight: int({
+    env: 'PUBLISH_IN_FLIGHT',
+    description:
+      'Produce requests in flight at once (at-least-once). Output partitions are split among them, one request at a time per partition, so a key keeps its order.',
+    default: 4,
+    min: 1,
+    max: 32,
+  }),
   publishLingerMs: int({
     env: 'PUBLISH_LINGER_MS',
     description: 'How long a result may wait for others to share its request.',

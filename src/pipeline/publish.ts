@@ -39,6 +39,10 @@ export class PartitionAssigner {
     this.partitionCounts = counts;
   }
 
+  knows(topic: string): boolean {
+    return this.partitionCounts.has(topic);
+  }
+
   partitionOf(record: OutgoingRecord): number {
     const n = this.partitionCounts.get(record.topic);
     if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
@@ -59,6 +63,11 @@ export interface PublisherOptions {
   deadLetterTopic?: string;
   /** KAFKA_PRODUCER_COMPRESSION. */
   compression?: CodecName;
+  /**
+   * PUBLISH_IN_FLIGHT: requests in flight at once, one per lane; each output partition
+   * belongs to one lane, so a partition is never in two requests at once (default 1).
+   */
+  lanes?: number;
 }
 
 /** Record batch header (61 bytes) and a record's worst-case varints: what the broker counts besides the bytes. */
@@ -119,11 +128,14 @@ export class MessageSizeGuard {
  * Collects results from all partitions and sends them in few, large requests through one
  * producer with acks=all (not idempotent: see the Processor's producer options). Each `publish` promise resolves only when the broker
  * acknowledged the record: that acknowledgement is what allows its input offset to be
- * committed. Batches go out one at a time, in the order records were handed in, so results
- * of one key keep their order.
+ * committed. Each output partition belongs to one lane (`lanes`, PUBLISH_IN_FLIGHT); a lane's
+ * batches go out one at a time, in the order records were handed in, so results of one key
+ * keep their order while the lanes' requests are on the wire together.
  */
 export class BatchPublisher {
-  private readonly batcher: LingerBatcher<Pending>;
+  private readonly lanes: LingerBatcher<Pending>[];
+  /** Topic → its index, for the lane of (topic, partition). */
+  private readonly topicIndex = new Map<string, number>();
   private readonly attempts: number;
   private readonly sendTimeoutMs: number;
   private producer: Producer;
@@ -149,7 +161,30 @@ export class BatchPublisher {
     this.compression = CODECS[options.compression ?? 'none'];
     this.batcherOptions = { batchSize: options.batchSize, lingerMs: options.lingerMs };
     this.sizes = new MessageSizeGuard(options.deadLetterTopic, this.batcherOptions);
-    this.batcher = new LingerBatcher(this.batcherOptions, (batch) => this.send(batch));
+    const lanes = Math.max(1, options.lanes ?? 1);
+    this.lanes = Array.from(
+      { length: lanes },
+      () => new LingerBatcher(this.batcherOptions, (batch) => this.send(batch)),
+    );
+  }
+
+  /**
+   * The lane of the record's output partition (assigned here, once: `send` keeps it). A
+   * record whose topic's partition count is not known yet goes to the first lane and gets
+   * its partition, or its error, in `send`.
+   */
+  private laneOf(record: OutgoingRecord): LingerBatcher<Pending> {
+    if (this.lanes.length === 1) return this.lanes[0]!;
+    if (record.partition === undefined) {
+      if (!this.partitions.knows(record.topic)) return this.lanes[0]!;
+      record.partition = this.partitions.partitionOf(record);
+    }
+    let t = this.topicIndex.get(record.topic);
+    if (t === undefined) {
+      t = this.topicIndex.size;
+      this.topicIndex.set(record.topic, t);
+    }
+    return this.lanes[(t * 7 + record.partition) % this.lanes.length]!;
   }
 
   /** Output topics' `max.message.bytes` (see `topicMessageLimits`). */
@@ -163,18 +198,20 @@ export class BatchPublisher {
 
   publish(record: OutgoingRecord): Promise<void> {
     const fitted = this.sizes.fit(record);
-    return this.batcher.enqueue((resolve, reject) => ({ record: fitted, resolve, reject }));
+    return this.laneOf(fitted).enqueue((resolve, reject) => ({ record: fitted, resolve, reject }));
   }
 
   /** Queues a record that settles itself when acknowledged or refused (no promise per record). */
   submit(item: Queued): void {
     item.record = this.sizes.fit(item.record);
-    this.batcher.push(item);
+    this.laneOf(item.record).push(item);
   }
 
   /** Records waiting to be sent. */
   pendingCount(): number {
-    return this.batcher.pendingCount();
+    let n = 0;
+    for (const lane of this.lanes) n += lane.pendingCount();
+    return n;
   }
 
   /** Output topics' partition counts; records are assigned partitions here (see `send`). */
@@ -198,7 +235,7 @@ export class BatchPublisher {
     let remaining: Group[] = [];
     for (const p of batch) {
       const { record } = p;
-      const partition = this.partitions.partitionOf(record);
+      const partition = record.partition ?? this.partitions.partitionOf(record);
       let slots = byTopic.get(record.topic);
       if (!slots) {
         slots = [];
@@ -218,9 +255,10 @@ export class BatchPublisher {
     let lastErr: Error | undefined;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const started = performance.now();
+      const producer = this.producer;
       let failed: Group[];
       try {
-        const acknowledged = await this.sendGroups(remaining);
+        const acknowledged = await this.sendGroups(remaining, producer);
         failed = [];
         for (const g of remaining) {
           if (acknowledged.has(g.id)) for (const p of g.pending) p.resolve();
@@ -251,7 +289,7 @@ export class BatchPublisher {
       );
       remaining = failed;
       await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-      await this.replaceProducer();
+      await this.replaceProducer(producer);
     }
     for (const g of remaining) for (const p of g.pending) p.reject(lastErr ?? new Error('publish failed'));
   }
@@ -303,7 +341,7 @@ export class BatchPublisher {
   }
 
   /** One `sendBatch` of the groups (acks=all, bounded in time); the topic-partitions acknowledged. */
-  private async sendGroups(groups: Group[]): Promise<Set<string>> {
+  private async sendGroups(groups: Group[], producer = this.producer): Promise<Set<string>> {
     const byTopic = new Map<string, Message[]>();
     for (const g of groups) {
       const messages = byTopic.get(g.topic);
@@ -313,7 +351,7 @@ export class BatchPublisher {
     let timer: NodeJS.Timeout | undefined;
     try {
       const metadata = await Promise.race([
-        this.producer.sendBatch({
+        producer.sendBatch({
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
           acks: -1,
           ...(this.compression ? { compression: this.compression } : {}),
@@ -331,8 +369,12 @@ export class BatchPublisher {
     }
   }
 
-  private async replaceProducer(): Promise<void> {
-    const old = this.producer;
+  /**
+   * Replaces `old`, the producer a failed attempt used, unless another lane replaced it
+   * already: lanes failing together (a broker gone) make one new producer, not one each.
+   */
+  private async replaceProducer(old: Producer): Promise<void> {
+    if (this.producer !== old) return;
     this.producer = this.createProducer();
     // The old one may hang on its dead connection: do not wait for it.
     void old.disconnect().catch(() => {});
@@ -345,12 +387,12 @@ export class BatchPublisher {
   }
 
   /** Sends everything queued now and waits for it. */
-  flush(): Promise<void> {
-    return this.batcher.flush();
+  async flush(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.flush()));
   }
 
   async close(): Promise<void> {
-    await this.batcher.close();
+    await Promise.all(this.lanes.map((lane) => lane.close()));
     await this.producer.disconnect();
   }
 }

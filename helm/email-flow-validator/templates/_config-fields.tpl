@@ -34,6 +34,7 @@ processor's settings, which _validate.tpl checks with the processor's own messag
 {"env":"RETRY_DELAYS","kind":"durations","default":"1m,10m","max":10},
 {"env":"RISKY_ROUTE","kind":"oneOf","default":"valid","values":["valid","invalid"]},
 {"env":"PUBLISH_BATCH_SIZE","kind":"int","default":"1000","min":1,"max":100000},
+{"env":"PUBLISH_IN_FLIGHT","kind":"int","default":"4","min":1,"max":32},
 {"env":"PUBLISH_LINGER_MS","kind":"int","default":"5","min":0,"max":10000},
 {"env":"FETCH_MAX_BYTES_PER_PARTITION","kind":"int","default":"131072","min":1024,"max":104857600},
 {"env":"COMMIT_INTERVAL_MS","kind":"int","default":"500","min":10,"max":60000},

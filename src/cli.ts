@@ -4,19 +4,13 @@ import { envWarnings, printEnvWarnings } from './cli/setup.js';
 import { closest, commandHelp, globalUsage, NAME, parseCommandArgs, UsageError } from './cli/usage.js';
 import { unknownEnvWarnings } from './config.js';
 import { codeOf, isOperationalCode, OPERATIONAL_ERRORS } from './errors.js';
+import { installRequestQueueTimer } from './kafka/request-queue.js';
 import { PROCESSOR_VERSION } from './version.js';
 
 const GLOBAL_USAGE = globalUsage(COMMANDS);
 
-// KafkaJS 2.2.4 (src/network/requestQueue) sets a timer of negative delay when no request is
-// throttled; Node 24 warns of it on stderr for every command that connects. The timer fires
-// at once, as it always did: the warning says nothing to a user, so the CLI drops it.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type === 'TimeoutNegativeWarning' || (warning as Error)?.name === 'TimeoutNegativeWarning') return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
+// For every KafkaJS client of the process, the local broker launcher's too (see the file).
+installRequestQueueTimer();
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;

@@ -10,6 +10,7 @@ import { framingOutcome, installProduceRequest } from './produce-request.js';
 import { groupingOutcome } from './producer-grouping.js';
 import { CRC32C_IS_NATIVE, installRecordBatchEncoder } from './record-batch.js';
 import { installRecordEncoder } from './record-encoder.js';
+import { installRequestQueueTimer } from './request-queue.js';
 import { kafkaSecurity } from './security.js';
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -75,6 +76,8 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
       'KafkaJS batch decoder kept: snappy, lz4 and zstd input will stop the consumer',
     );
   registerCompressionCodecs();
+  // Its request queue sets a timer of negative delay (a warning per connecting program on Node 24).
+  installRequestQueueTimer();
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],

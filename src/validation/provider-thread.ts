@@ -111,6 +111,9 @@ export class ThreadTransport implements ProviderTransport {
 
   async close(): Promise<void> {
     this.closing = true;
+    // Unref'd, the thread would not keep the process alive until it exited: a program that
+    // only closes the client (`config --check`) would end inside this await, its output unsaid.
+    this.thread.ref();
     if (this.fallback === undefined) this.send([2]);
     await this.exited;
     await this.fallback?.close();

@@ -34,7 +34,7 @@ function kafkaLogCreator(logger: Logger) {
       const { message, timestamp: _t, logger: _l, ...rest } = entry;
       // Exactly-once limits its producers' retries on purpose: after a failed send the
       // transactional publisher never uses that producer again (a new one, with a new epoch,
-      // retries the transaction), so no sequence number is reused. See transactions.ts.
+      // retries the transaction), so no sequence number is reused. See pipeline/publish/transactional.ts.
       if (message === IDEMPOTENT_RETRIES_WARNING) return log.debug(rest, message);
       const method = levels[level] ?? 'info';
       log[method === 'error' ? 'warn' : method](rest, message);

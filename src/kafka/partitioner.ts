@@ -4,7 +4,7 @@
  *
  * KafkaJS's filters the topic's partition list for available leaders on every record, before
  * it even looks at a partition the caller set (the processor sets one on every record, see
- * pipeline/publish.ts), and hashes keys with its quadratic BigInt murmur2 (see murmur2.ts).
+ * pipeline/publish/batch-publisher.ts), and hashes keys with its quadratic BigInt murmur2 (see murmur2.ts).
  * This one returns a set partition at once, hashes keys in linear time (same partition for
  * every key), and round-robins keyless records over the partitions that have a leader, as
  * KafkaJS does.

@@ -1,7 +1,7 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { ProcessorObserver } from './observer.js';
 import { type PartitionState, type PartitionTable, partitionLag } from './partition-table.js';
-import type { ConsumedOffset, Decision } from './transactions.js';
+import type { ConsumedOffset, Decision } from './publish/transactional.js';
 
 /** A partition whose committed offset may move, and where to. */
 export interface Committable {

@@ -3,7 +3,7 @@
  * a timer, failure and shutdown. A record's journey is elsewhere, one file per stage:
  * batch-loop.ts (fetched batches, window) → record-task.ts (decode, schedule, validate,
  * publish) → routing.ts (outcome → record) → commits.ts; the publisher of each delivery mode
- * is built in delivery.ts, and what it learns of its topics at start in output-topics.ts.
+ * is built in publish/delivery.ts, and what it learns of its topics at start in output-topics.ts.
  * See ARCHITECTURE.md, "Processing model".
  */
 import type { Tracer } from '@opentelemetry/api';
@@ -19,16 +19,15 @@ import type { Validator } from '../validation/types.js';
 import { BatchLoop } from './batch-loop.js';
 import type { OffsetCommitter } from './commits.js';
 import { Deadlines } from './deadlines.js';
-import { createDelivery } from './delivery.js';
 import type { ProcessorObserver, ProcessorState } from './observer.js';
 import { learnOutputTopics } from './output-topics.js';
 import { type PartitionStats, PartitionTable, partitionLag } from './partition-table.js';
-import type { BatchPublisher } from './publish.js';
+import { createDelivery } from './publish/delivery.js';
+import type { Publisher } from './publish/publisher.js';
 import { type RecordTask, TaskRunner } from './record-task.js';
 import { retryHeaderCheck } from './records.js';
 import type { RoutingPolicy } from './routing.js';
 import { createGlobalLimit, PartitionScheduler } from './scheduler.js';
-import { TransactionalPublisher } from './transactions.js';
 
 export type { ProcessorObserver, ProcessorState };
 
@@ -49,7 +48,7 @@ const DEADLINE_SWEEP_MS = 25;
 export class Processor {
   private readonly consumer: Consumer;
   /** At-least-once: acknowledged results, then commits. Exactly-once: both in one transaction. */
-  private readonly publisher: BatchPublisher | TransactionalPublisher<RecordTask>;
+  private readonly publisher: Publisher;
   /** At-least-once only: exactly-once commits offsets inside its transactions. */
   private readonly committer: OffsetCommitter | undefined;
   private readonly log: Logger;
@@ -189,7 +188,7 @@ export class Processor {
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, (e) => {
       // Exactly-once commits offsets under the generation whose assignment it just applied.
-      if (this.publisher instanceof TransactionalPublisher) this.publisher.groupJoined(e.payload.memberId);
+      this.publisher.groupJoined?.(e.payload.memberId);
       this.onGroupJoin(e.payload.memberAssignment);
     });
     this.consumer.on(events.REBALANCING, () => this.onRebalancing());

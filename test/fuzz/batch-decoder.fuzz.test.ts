@@ -12,9 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeRecordBatch, setDecoderLimits, undecodableBatch } from '../../src/kafka/batch-decoder.js';
 import { CODECS, registerCompressionCodecs } from '../../src/kafka/compression.js';
 import { encodeRecord, type RecordInput } from '../../src/kafka/record-encoder.js';
-import { recordBytes } from '../../src/pipeline/batcher.js';
 import { decodeSignup } from '../../src/pipeline/decode.js';
-import { batchBytesOf, MessageSizeGuard } from '../../src/pipeline/publish.js';
+import { batchBytesOf, MessageSizeGuard } from '../../src/pipeline/publish/batch-publisher.js';
+import { recordBytes } from '../../src/pipeline/publish/batcher.js';
 import { deadLetterRecord } from '../../src/pipeline/records.js';
 
 const guard = new MessageSizeGuard('signups.dlq', {});

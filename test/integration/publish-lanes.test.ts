@@ -8,8 +8,8 @@ import type { Producer } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { producerConfig } from '../../src/kafka/clients.js';
-import type { Queued } from '../../src/pipeline/batcher.js';
-import { BatchPublisher } from '../../src/pipeline/publish.js';
+import { BatchPublisher } from '../../src/pipeline/publish/batch-publisher.js';
+import type { Queued } from '../../src/pipeline/publish/batcher.js';
 import { consumeRecords, createTopics, deleteTopics, testKafka, uniqueName } from '../helpers/kafka.js';
 
 const topics: string[] = [];

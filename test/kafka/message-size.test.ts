@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../../src/contract/headers.js';
-import { batchBytesOf, isTooLarge, MessageSizeGuard, type OutgoingRecord } from '../../src/pipeline/publish.js';
+import {
+  batchBytesOf,
+  isTooLarge,
+  MessageSizeGuard,
+  type OutgoingRecord,
+} from '../../src/pipeline/publish/batch-publisher.js';
 
 const source = { topic: 'signups', partition: 2, offset: '77' };
 

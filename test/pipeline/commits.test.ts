@@ -2,8 +2,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { committable, OffsetCommitter } from '../../src/pipeline/commits.js';
 import { PartitionTable, partitionLag } from '../../src/pipeline/partition-table.js';
+import type { ConsumedOffset } from '../../src/pipeline/publish/transactional.js';
 import { createGlobalLimit, PartitionScheduler } from '../../src/pipeline/scheduler.js';
-import type { ConsumedOffset } from '../../src/pipeline/transactions.js';
 
 const log = pino({ level: 'silent' });
 

@@ -6,15 +6,16 @@
  */
 import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../config.js';
-import { producerConfig } from '../kafka/clients.js';
-import type { Logger } from '../telemetry/logger.js';
-import { OffsetCommitter, transactionBatch, transactionCommitted } from './commits.js';
-import type { ProcessorObserver } from './observer.js';
-import type { PartitionTable } from './partition-table.js';
-import { BatchPublisher } from './publish.js';
-import type { RecordTask } from './record-task.js';
-import { type ConsumedOffset, TransactionalPublisher } from './transactions.js';
+import type { Config } from '../../config.js';
+import { producerConfig } from '../../kafka/clients.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { OffsetCommitter, transactionBatch, transactionCommitted } from '../commits.js';
+import type { ProcessorObserver } from '../observer.js';
+import type { PartitionTable } from '../partition-table.js';
+import type { RecordTask } from '../record-task.js';
+import { BatchPublisher } from './batch-publisher.js';
+import type { Publisher } from './publisher.js';
+import { type ConsumedOffset, TransactionalPublisher } from './transactional.js';
 
 /**
  * Unique per process (offsets are fenced by the group generation, so the id need not survive
@@ -32,7 +33,7 @@ function transactionalIdOf(config: Config): string {
 const TRANSACTION_TIMEOUT_MS = 20_000;
 
 export interface Delivery {
-  publisher: BatchPublisher | TransactionalPublisher<RecordTask>;
+  publisher: Publisher;
   /** At-least-once only: exactly-once commits offsets inside its transactions. */
   committer: OffsetCommitter | undefined;
 }

@@ -9,14 +9,14 @@ import {
 } from 'kafkajs';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { installGroupFencing, requireStableOffsets } from '../../src/kafka/group-fencing.js';
+import { installGroupFencing, requireStableOffsets } from '../../../src/kafka/group-fencing.js';
 import {
   type ConsumedOffset,
   commitRetryKind,
   type Decision,
   retryKind,
   TransactionalPublisher,
-} from '../../src/pipeline/transactions.js';
+} from '../../../src/pipeline/publish/transactional.js';
 import {
   consumeRecords,
   createTopics,
@@ -25,7 +25,7 @@ import {
   testKafka,
   uniqueName,
   withAdmin,
-} from '../helpers/kafka.js';
+} from '../../helpers/kafka.js';
 
 const producers: Producer[] = [];
 const consumers: Consumer[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchLength } from '../../src/pipeline/batcher.js';
+import { batchLength } from '../../../src/pipeline/publish/batcher.js';
 
 describe('batchLength', () => {
   const rec = (bytes: number) => ({ record: { topic: 't', key: null, value: Buffer.alloc(bytes), headers: {} } });

@@ -1,22 +1,22 @@
 import type { Message, Producer, TopicMessages } from 'kafkajs';
-import { ProcessorError } from '../errors.js';
-import { CODECS, type CodecName } from '../kafka/compression.js';
+import { ProcessorError } from '../../errors.js';
+import { CODECS, type CodecName } from '../../kafka/compression.js';
 import {
   consumerGeneration,
   type GroupMember,
   installGroupFencing,
   requireStableOffsets,
   setTransactionalMember,
-} from '../kafka/group-fencing.js';
-import type { Logger } from '../telemetry/logger.js';
-import { batchLength, LingerBatcher, type Queued } from './batcher.js';
+} from '../../kafka/group-fencing.js';
+import type { Logger } from '../../telemetry/logger.js';
 import {
   acknowledgedPartitions,
   MessageSizeGuard,
   type OutgoingRecord,
   PartitionAssigner,
   partitionId,
-} from './publish.js';
+} from './batch-publisher.js';
+import { batchLength, LingerBatcher, type Queued } from './batcher.js';
 import { commitRetryKind, MissingAcknowledgement, retryKind } from './transaction-errors.js';
 
 export { commitRetryKind, retryKind };

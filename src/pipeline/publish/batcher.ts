@@ -1,4 +1,4 @@
-import type { OutgoingRecord } from './records.js';
+import type { OutgoingRecord } from '../records.js';
 
 /**
  * Roughly what a record adds to a produce request. Batches are cut below

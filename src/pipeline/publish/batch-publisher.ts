@@ -1,11 +1,11 @@
 import type { Message, Producer, RecordMetadata } from 'kafkajs';
-import type { CodecName } from '../kafka/compression.js';
-import { CODECS } from '../kafka/compression.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../kafka/message-limits.js';
-import { partitionForKey } from '../kafka/murmur2.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { CodecName } from '../../kafka/compression.js';
+import { CODECS } from '../../kafka/compression.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../kafka/message-limits.js';
+import { partitionForKey } from '../../kafka/murmur2.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { cappedDeadLetter, type OutgoingRecord } from '../records.js';
 import { headerSizes, LingerBatcher, MAX_REQUEST_BYTES, type Queued } from './batcher.js';
-import { cappedDeadLetter, type OutgoingRecord } from './records.js';
 
 export type { OutgoingRecord };
 

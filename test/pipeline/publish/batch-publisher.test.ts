@@ -1,6 +1,10 @@
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { acknowledgedPartitions, PartitionAssigner, partitionId } from '../../src/pipeline/publish.js';
+import {
+  acknowledgedPartitions,
+  PartitionAssigner,
+  partitionId,
+} from '../../../src/pipeline/publish/batch-publisher.js';
 
 describe('partition assignment', () => {
   it('puts a key where the Java-compatible murmur2 partitioner does, and spreads keyless records', () => {

@@ -10,6 +10,7 @@
  * loaded it is too late, and `groupingOutcome` says so.
  */
 import { createRequire } from 'node:module';
+import { freshKafkajsModule } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
@@ -60,13 +61,5 @@ export const groupingOutcome = install();
 
 /** KafkaJS's own grouping (a fresh copy of its module), for comparison in tests. */
 export function kafkajsGrouping(): typeof groupMessagesPerPartition {
-  const path = require.resolve(GROUPING_MODULE);
-  const saved = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path);
-  } finally {
-    if (saved) require.cache[path] = saved;
-    else delete require.cache[path];
-  }
+  return freshKafkajsModule(GROUPING_MODULE);
 }

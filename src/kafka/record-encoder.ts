@@ -14,6 +14,7 @@
  * for the KafkaJS version it was written against.
  */
 import { createRequire } from 'node:module';
+import { freshKafkajsModule } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
@@ -284,13 +285,5 @@ export function installRecordEncoder(): { outcome: InstallOutcome; reason?: stri
 
 /** KafkaJS's own record encoder (a fresh copy of its module), for comparison in tests. */
 export function kafkajsRecordEncoder(): (input: RecordInput) => { buffer: Buffer } {
-  const path = require.resolve(RECORD_MODULE);
-  const saved = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path);
-  } finally {
-    if (saved) require.cache[path] = saved;
-    else delete require.cache[path];
-  }
+  return freshKafkajsModule(RECORD_MODULE);
 }

@@ -257,8 +257,20 @@ describe('consumer-group fencing of transactional offsets (KIP-447)', () => {
       );
       expect(err?.type ?? err?.cause?.type).toBe('UNSTABLE_OFFSET_COMMIT');
       await txn.commit();
-      const [t] = await once.fetchOffsets({ groupId, topics: [topic] });
-      expect(t!.partitions[0]!.offset).toBe('7');
+      // EndTxn answers once the commit is decided; the coordinator writes its markers (into
+      // __consumer_offsets too) right after, so the offset may stay unstable a moment longer.
+      let offset: string | undefined;
+      for (const until = Date.now() + 15_000; offset === undefined && Date.now() < until; ) {
+        offset = await once.fetchOffsets({ groupId, topics: [topic] }).then(
+          ([t]) => t!.partitions[0]!.offset,
+          async (e: { type?: string; cause?: { type?: string } }) => {
+            if ((e.type ?? e.cause?.type) !== 'UNSTABLE_OFFSET_COMMIT') throw e;
+            await new Promise((r) => setTimeout(r, 100));
+            return undefined;
+          },
+        );
+      }
+      expect(offset).toBe('7');
     } finally {
       await once.disconnect();
       requireStableOffsets(groupId, false);

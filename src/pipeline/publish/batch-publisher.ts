@@ -309,7 +309,7 @@ export class BatchPublisher {
         let record = p.record;
         let forced = false;
         for (;;) {
-          const partition = this.partitions.partitionOf(record);
+          const partition = record.partition ?? this.partitions.partitionOf(record);
           const single: Group = {
             id: partitionId(record.topic, partition),
             topic: record.topic,

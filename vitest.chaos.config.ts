@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/chaos/**/*.test.ts'],
+    setupFiles: ['./test/setup-kafkajs.ts'],
     testTimeout: 300_000,
     hookTimeout: 180_000,
     fileParallelism: false,

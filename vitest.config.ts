@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     // One real broker for the whole run, started here unless KAFKA_BROKERS points at one.
     globalSetup: ['./test/global-setup.ts'],
+    setupFiles: ['./test/setup-kafkajs.ts'],
     include: ['test/**/*.test.ts'],
     // Fault tests bring their own clusters: npm run test:chaos.
     exclude: ['test/chaos/**', '**/node_modules/**'],

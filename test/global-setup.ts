@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startCluster, stopCluster } from '../dev/kafka/cluster.mjs';
+import { installRequestQueueTimer } from '../src/kafka/request-queue.js';
 
 /**
  * Starts a real single-node Kafka (KRaft) for the run unless KAFKA_BROKERS is set, and
@@ -11,6 +12,8 @@ export default async function setup(project: TestProject) {
     project.provide('kafkaBrokers', process.env.KAFKA_BROKERS);
     return;
   }
+  // The readiness check's KafkaJS admin, without the TimeoutNegativeWarning (see src/kafka/request-queue.ts).
+  installRequestQueueTimer();
   const name = `test-${process.pid}`;
   const state = await startCluster({ name, nodes: 1 });
   process.env.KAFKA_BROKERS = state.brokers;

@@ -40,7 +40,9 @@ describe('NODE_FLAGS', () => {
     const semiSpaceMb = Number(flag!.split('=')[1]);
     const young = youngGeneration(NODE_FLAGS);
     expect(young).toBeGreaterThan(0);
-    expect(young).toBeLessThanOrEqual(2 * semiSpaceMb * MB);
+    // Two semi-spaces, plus what V8 may commit for a moment during a scavenge (seen once on
+    // Node 26: 35.5 MB against 32); without the flag Node 24 grows it to 128 MB, Node 26 to 64.
+    expect(young).toBeLessThanOrEqual(2.5 * semiSpaceMb * MB);
   });
 
   it('leave the heap limit to Node, which sizes it from the container memory limit', () => {

@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    // As in vitest.config.ts: on CI a failed test runs once more and .ci/run names it.
+    retry: process.env.CI ? 1 : 0,
     maxWorkers: 1,
     reporters: ['default', ['json', { outputFile: process.env.EFV_TEST_REPORT ?? '.vitest-chaos-report.json' }]],
   },

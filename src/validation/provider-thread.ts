@@ -31,12 +31,14 @@ export type ToThread = [op: 0, id: number, body: string] | [op: 1, id: number] |
 /** Thread → main: a request's attempt (null: it was cancelled) and how long it took once started (null: never started). */
 export type FromThread = [id: number, attempt: Attempt | null, durationMs: number | null];
 
-/** Whether an OpenTelemetry SDK is registered (its undici instrumentation sees only this thread). */
+// A provider without delegate hands out the API's no-op provider, the same object every time.
+const NO_OP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether an OpenTelemetry SDK is registered (its undici instrumentation sees only this thread). Cheap: asked per request. */
 export function tracingActive(): boolean {
   const registered = trace.getTracerProvider();
   const delegate = registered instanceof ProxyTracerProvider ? registered.getDelegate() : registered;
-  // A provider without delegate hands out the API's no-op provider, the same object every time.
-  return delegate !== new ProxyTracerProvider().getDelegate();
+  return delegate !== NO_OP_TRACER_PROVIDER;
 }
 
 // The thread's module sits next to this one: .js when compiled, .ts from the source (then

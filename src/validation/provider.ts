@@ -9,7 +9,7 @@
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { VerdictCache } from './provider-cache.js';
 import type { ProviderAnswer } from './provider-contract.js';
-import { type Attempt, LocalTransport, type ProviderTransport } from './provider-http.js';
+import { type Attempt, LocalTransport, type ProviderTransport, type TransportOptions } from './provider-http.js';
 import { ThreadTransport, tracingActive } from './provider-thread.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 import type { Reason } from './types.js';
@@ -42,7 +42,8 @@ export interface ProviderOptions {
   cacheSize?: number;
   /**
    * Requests on a thread of their own (provider-thread.ts); default: unless an OpenTelemetry
-   * SDK is registered, whose HTTP client spans see only this thread.
+   * SDK is registered, whose HTTP client spans see only this thread (also one registered
+   * later: the requests after it stay on this thread).
    */
   ownThread?: boolean;
   /** Injectable for tests. */
@@ -51,14 +52,19 @@ export interface ProviderOptions {
 }
 
 export class ProviderClient {
-  private readonly transport: ProviderTransport;
+  private transport: ProviderTransport;
+  /** The thread, once tracing began after it started: left to finish its requests. */
+  private retired: ProviderTransport | undefined;
+  /** Whether to move to this thread as soon as an SDK is registered (the default choice). */
+  private followTracing: boolean;
+  private readonly transportOptions: TransportOptions;
   private readonly bucket: TokenBucket;
   private readonly breaker: CircuitBreaker;
   private readonly random: () => number;
   private readonly cache: VerdictCache;
 
   constructor(private readonly options: ProviderOptions) {
-    const transport = {
+    const transport: TransportOptions = {
       url: options.url,
       apiKey: options.apiKey,
       concurrency: options.concurrency,
@@ -69,7 +75,9 @@ export class ProviderClient {
       bodyTimeoutMs: options.bodyTimeoutMs,
       onRequest: options.onRequest,
     };
+    this.transportOptions = transport;
     const thread = options.ownThread ?? !tracingActive();
+    this.followTracing = options.ownThread === undefined && thread;
     this.transport = thread ? new ThreadTransport(transport) : new LocalTransport(transport);
     this.bucket = new TokenBucket(options.ratePerSecond, options.burst);
     const breakerOptions: ConstructorParameters<typeof CircuitBreaker>[0] = {
@@ -115,7 +123,7 @@ export class ProviderClient {
       let outcome: Attempt;
       try {
         await this.bucket.take(signal);
-        outcome = await this.transport.post(body, signal);
+        outcome = await this.currentTransport().post(body, signal);
       } catch {
         // Only an abort reaches here; it says nothing about the provider's health.
         this.breaker.release();
@@ -150,7 +158,21 @@ export class ProviderClient {
   }
 
   async close(): Promise<void> {
-    await this.transport.close();
+    await Promise.all([this.transport.close(), this.retired?.close()]);
+  }
+
+  /**
+   * The thread's requests are invisible to the HTTP client spans, which see this thread
+   * only: an SDK registered after this client was made (a library user who starts tracing
+   * later) moves the next requests here; those in flight on the thread finish there.
+   */
+  private currentTransport(): ProviderTransport {
+    if (this.followTracing && tracingActive()) {
+      this.followTracing = false;
+      this.retired = this.transport;
+      this.transport = new LocalTransport(this.transportOptions);
+    }
+    return this.transport;
   }
 
   /** Full jitter (AWS architecture blog, "Exponential Backoff and Jitter"). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import { ProcessorError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { KafkaOptions } from './options.js';
 
 type SecurityOptions = Pick<
@@ -73,7 +73,7 @@ export function kafkaSecurity(o: SecurityOptions): Pick<KafkaConfig, 'ssl' | 'sa
       if (cert !== undefined && key !== undefined) Object.assign(tls, { cert, key });
     }
     if (problems.length > 0) {
-      throw new ProcessorError('CONFIG_INVALID', `cannot read Kafka TLS files:\n  - ${problems.join('\n  - ')}`);
+      throw new ConfigError(problems);
     }
     out.ssl = tls;
   }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { ProcessorError } from '../../src/errors.js';
+import { ConfigError, ProcessorError } from '../../src/errors.js';
 import { describeKafkaSecurity, kafkaSecurity } from '../../src/kafka/security.js';
 import { makeTestPki, type TestPki } from './certificates.js';
 
@@ -103,9 +103,12 @@ describe('Kafka TLS and SASL configuration', () => {
     } catch (e) {
       err = e;
     }
+    expect(err).toBeInstanceOf(ConfigError);
     expect(err).toBeInstanceOf(ProcessorError);
     expect((err as ProcessorError).code).toBe('CONFIG_INVALID');
-    expect((err as Error).message).toContain(`KAFKA_SSL_CA_FILE=${missing}: ENOENT`);
-    expect((err as Error).message).toContain('KAFKA_SSL_CERT_FILE=');
+    expect((err as ConfigError).problems).toEqual([
+      `KAFKA_SSL_CA_FILE=${missing}: ENOENT`,
+      `KAFKA_SSL_CERT_FILE=${join(pki.dir, 'nope.pem')}: ENOENT`,
+    ]);
   });
 });

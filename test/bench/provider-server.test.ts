@@ -1,13 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HOLD_BUCKET_MS,
-  HOLD_FLOOR_MS,
-  type ProviderServerStats,
-  providerWindow,
-  serveSlowProvider,
-} from '../../bench/provider-server.js';
+import { type ProviderServerStats, providerWindow, serveSlowProvider } from '../../bench/provider-server.js';
+import { HOLD_BUCKET_MS, HOLD_FLOOR_MS } from '../../bench/slow-service.js';
 
 // The benchmark's slow provider on loopback, and what it measures of itself. Only lower
 // bounds and identities are asserted, never how late an answer may be.

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -33,6 +34,9 @@ export interface HoldStats {
   holdHistogram: number[];
   /** The nice value it runs at (raised to PRIORITY_HIGH where it may be). */
   priority: number;
+  /** Its event loop's busy time and its CPU time (all threads), ms. */
+  busyMs: number;
+  cpuMs: number;
 }
 
 /** The hold histogram's resolution. */
@@ -125,7 +129,10 @@ export class HoldQueue<T> {
 
   /** The figures of `HoldStats` so far. */
   stats(now = performance.now()): Omit<HoldStats, 'atMs' | 'priority'> {
+    const cpu = process.cpuUsage();
     return {
+      busyMs: performance.eventLoopUtilization().active,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       answered: this.answered,
       inFlightMs: this.held.integral(now),
       holdMs: this.holdMs,
@@ -183,6 +190,9 @@ export interface HoldWindow {
   perSecond: number;
   /** The service's nice value. */
   priority: number;
+  /** The share of the window its event loop was busy, and its CPU time per second of it. */
+  busy: number;
+  cpu: number;
 }
 
 export function holdWindow(from: HoldStats, to: HoldStats, latencyMs: number): HoldWindow | undefined {
@@ -208,6 +218,8 @@ export function holdWindow(from: HoldStats, to: HoldStats, latencyMs: number): H
     meanLateMs: (to.lateMs - from.lateMs) / n,
     perSecond: (n * 1000) / dt,
     priority: to.priority,
+    busy: (to.busyMs - from.busyMs) / dt,
+    cpu: (to.cpuMs - from.cpuMs) / dt,
   };
 }
 
@@ -269,6 +281,27 @@ class PreciseAlarm {
   }
 }
 
+/**
+ * A service stands for one on machines of its own: on a shared host its answers should not
+ * wait for the contender's CPU. Linux keeps a nice value per thread (setpriority on the
+ * process id reaches only the main thread), so each of the process's threads is raised: the
+ * main thread, the alarm's, V8's (a garbage collection waits for its helpers) and libuv's.
+ * Without the privilege it runs as it is.
+ */
+function raiseThreads(): void {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    tids = ['0'];
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), constants.priority.PRIORITY_HIGH);
+    } catch {}
+  }
+}
+
 /** How often a service reports its measurements (while they change). */
 const REPORT_MS = 100;
 
@@ -280,13 +313,10 @@ const REPORT_MS = 100;
 export async function serveAsProcess<S extends HoldStats>(
   start: () => Promise<{ ready: object; stats(): S; close(): Promise<void> }>,
 ): Promise<void> {
-  // It stands for a service on machines of its own: on a shared host its answers should not
-  // wait for the contender's CPU. Raised before the alarm's thread starts, which inherits it
-  // (Linux keeps a nice value per thread); without the privilege it runs as it is.
-  try {
-    setPriority(constants.priority.PRIORITY_HIGH);
-  } catch {}
+  raiseThreads();
   const service = await start();
+  // The alarm's thread inherits the main thread's nice value; threads started lazily may not.
+  raiseThreads();
   process.stdout.write(`ready ${JSON.stringify(service.ready)}\n`);
   let last = '';
   const timer = setInterval(() => {

@@ -80,8 +80,10 @@ export interface SmtpServerStats {
   meanLateMs: number;
   /** DNS queries the provider's DNS server answered. */
   dnsQueries: number;
-  /** The servers' nice value. */
+  /** The servers' nice value, the share of the time their event loop was busy, their CPU time per second. */
   priority: number;
+  busy: number;
+  cpu: number;
 }
 
 /** The servers' cumulative measurements since they started (the process's report; `inFlightMs`: ∫ RCPTs held dt). */
@@ -265,6 +267,8 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
         meanLateMs: round(w?.meanLateMs ?? 0, 2),
         dnsQueries: to.dnsQueries - from.dnsQueries,
         priority: to.priority,
+        busy: round(w?.busy ?? 0, 2),
+        cpu: round(w?.cpu ?? 0, 2),
       };
     },
     resetStats: () => {
@@ -285,6 +289,8 @@ const NONE: SmtpServerSnapshot = {
   early: 0,
   holdHistogram: [],
   priority: 0,
+  busyMs: 0,
+  cpuMs: 0,
   connections: 0,
   mails: 0,
   acceptMs: 0,

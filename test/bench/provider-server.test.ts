@@ -64,6 +64,8 @@ describe('providerWindow', () => {
     connections: 4,
     maxPerConnection: 1,
     priority: 0,
+    busyMs: 0,
+    cpuMs: 0,
     ...over,
   });
   const bucketOf = (holdMs: number, latencyMs: number) =>

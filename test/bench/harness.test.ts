@@ -78,6 +78,11 @@ describe('benchmark harness', () => {
     expect(smtp.provider?.boundPerSecond).toBe(3200);
     expect(smtp.provider?.requestsPerSecond).toBeGreaterThan(0);
     expect(report.ratios.oursSmtpToBound).toBeGreaterThan(0);
+    // What the mail servers (their own process) saw while results flowed: within the limit, never early.
+    const mail = smtp.provider?.server;
+    expect(mail?.rcpts).toBeGreaterThan(0);
+    expect(mail!.meanRcptsHeld).toBeLessThanOrEqual(16);
+    expect(mail!.holdMs.mean).toBeGreaterThanOrEqual(5);
     // The Parallel Consumer's slow contender calls the same provider, once per event, under the same bound.
     const pcSlow = report.contenders.find((c) => c.name === 'pc-slow')!;
     expect(pcSlow.provider?.boundPerSecond).toBe(3200);

@@ -39,6 +39,20 @@ export interface HoldStats {
   cpuMs: number;
 }
 
+/** A snapshot of a service that has seen nothing yet. */
+export const NO_HOLDS: Readonly<HoldStats> = {
+  atMs: 0,
+  answered: 0,
+  inFlightMs: 0,
+  holdMs: 0,
+  lateMs: 0,
+  early: 0,
+  holdHistogram: [],
+  priority: 0,
+  busyMs: 0,
+  cpuMs: 0,
+};
+
 /** The hold histogram's resolution. */
 export const HOLD_BUCKET_MS = 0.1;
 /** The histogram starts this far below the latency (an early answer shows, the first bucket holds anything earlier). */

@@ -13,6 +13,7 @@ import {
   holdModeFromEnv,
   holdWindow,
   Level,
+  NO_HOLDS,
   serveAsProcess,
   spawnService,
 } from './slow-service.js';
@@ -281,16 +282,7 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
 
 /** Before the first report: nothing seen. */
 const NONE: SmtpServerSnapshot = {
-  atMs: 0,
-  answered: 0,
-  inFlightMs: 0,
-  holdMs: 0,
-  lateMs: 0,
-  early: 0,
-  holdHistogram: [],
-  priority: 0,
-  busyMs: 0,
-  cpuMs: 0,
+  ...NO_HOLDS,
   connections: 0,
   mails: 0,
   acceptMs: 0,

@@ -79,6 +79,12 @@ export interface SmtpServerStats {
   holdMs: { mean: number; p50: number; p99: number };
   /** Mean lateness of an answer past the latency, ms. */
   meanLateMs: number;
+  /**
+   * From an RCPT's answer to the session's next MAIL (the client's next probe), ms on average,
+   * and the share more than 1 ms after it: ~0 while the client pipelines the next probe ahead.
+   */
+  meanNextMailMs: number;
+  slowNextMail: number;
   /** DNS queries the provider's DNS server answered. */
   dnsQueries: number;
   /** The servers' nice value, the share of the time their event loop was busy, their CPU time per second. */
@@ -103,6 +109,10 @@ export interface SmtpServerSnapshot extends HoldStats {
   peakSessions: number;
   peakHeld: number;
   dnsQueries: number;
+  /** Next MAILs on a session after an RCPT's answer: how many, Σ answer → MAIL, ms, and those more than 1 ms after. */
+  gaps: number;
+  gapMs: number;
+  slowGaps: number;
 }
 
 /**
@@ -132,6 +142,12 @@ export async function serveSlowSmtp(
   const sessions = new Level();
   const holds = new HoldQueue<() => void>(latencyMs, mode, (answer) => answer());
   const accepted = new Map<string, number>();
+  // The client's side of a session: from an RCPT's answer to the next MAIL on it (~0 when the
+  // next probe's commands were pipelined ahead and waited at the server).
+  const lastAnswer = new WeakMap<object, number>();
+  let gaps = 0;
+  let gapMs = 0;
+  let slowGaps = 0;
   let acceptMs = 0;
   let sessionsStarted = 0;
   const servers: SMTPServer[] = [];
@@ -153,12 +169,22 @@ export async function serveSlowSmtp(
         connections++;
         callback();
       },
-      onMailFrom(_address, _session, callback) {
+      onMailFrom(_address, session, callback) {
         mails++;
+        const answeredAt = lastAnswer.get(session);
+        if (answeredAt !== undefined) {
+          const gap = performance.now() - answeredAt;
+          gaps++;
+          gapMs += gap;
+          if (gap > 1) slowGaps++;
+        }
         callback();
       },
-      onRcptTo(_address, _session, callback) {
-        holds.hold(() => callback(), holds.arrive());
+      onRcptTo(_address, session, callback) {
+        holds.hold(() => {
+          lastAnswer.set(session, performance.now());
+          callback();
+        }, holds.arrive());
       },
     });
     PROMPT.add(server);
@@ -219,6 +245,9 @@ export async function serveSlowSmtp(
         peakSessions: sessions.takePeak(),
         peakHeld: holds.held.takePeak(),
         dnsQueries,
+        gaps,
+        gapMs,
+        slowGaps,
       };
     },
     close: async () => {
@@ -254,6 +283,7 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
       const dt = to.atMs - from.atMs;
       const w = holdWindow(from, to, latencyMs);
       const started = to.sessionsStarted - from.sessionsStarted;
+      const gaps = to.gaps - from.gaps;
       return {
         seconds: round(dt / 1000),
         connections: to.connections - from.connections,
@@ -266,6 +296,8 @@ export async function startSlowSmtp(latencyMs: number): Promise<SlowSmtp> {
         meanRcptsHeld: round(dt > 0 ? (to.inFlightMs - from.inFlightMs) / dt : 0),
         holdMs: { mean: round(w?.meanHoldMs ?? 0, 2), p50: round(w?.p50HoldMs ?? 0), p99: round(w?.p99HoldMs ?? 0) },
         meanLateMs: round(w?.meanLateMs ?? 0, 2),
+        meanNextMailMs: round(gaps > 0 ? (to.gapMs - from.gapMs) / gaps : 0, 2),
+        slowNextMail: round(gaps > 0 ? (to.slowGaps - from.slowGaps) / gaps : 0, 3),
         dnsQueries: to.dnsQueries - from.dnsQueries,
         priority: to.priority,
         busy: round(w?.busy ?? 0, 2),
@@ -293,6 +325,9 @@ const NONE: SmtpServerSnapshot = {
   peakSessions: 0,
   peakHeld: 0,
   dnsQueries: 0,
+  gaps: 0,
+  gapMs: 0,
+  slowGaps: 0,
 };
 
 // As a process: `node --import tsx bench/smtp-server.ts <latencyMs> [queue|timer]` prints

@@ -99,6 +99,7 @@ describe('benchmark harness', () => {
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| contender | events | events/s |');
     expect(md).toMatch(/ours-slow .*at the provider: [\d.]+ of 16 in flight on average/);
+    expect(md).toMatch(/ours-smtp .*mail servers: .*the next MAIL [\d.]+ ms after an answer .*servers at nice -?\d+/);
     for (const c of report.contenders) expect(md).toContain(`| ${c.name} |`);
     expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).settings.events).toBe(2000);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -308,7 +308,10 @@ class PreciseAlarm {
  */
 function raiseThreads(): void {
   try {
-    writeFileSync('/proc/self/autogroup', String(constants.priority.PRIORITY_HIGH));
+    // Only a session of its own: started by hand from a shell, it would raise the shell's.
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    if (session === process.pid) writeFileSync('/proc/self/autogroup', String(constants.priority.PRIORITY_HIGH));
   } catch {}
   let tids: string[];
   try {

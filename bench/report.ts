@@ -39,7 +39,11 @@ export function markdownTable(r: BenchReport): string {
     if (c.provider?.server) {
       const v = c.provider.server;
       notes.push(
-        `mail servers: ${fmt(v.connections)} connections for ${fmt(v.rcpts)} RCPTs, connections open ${v.meanSessions} on average (max ${v.maxSessions}), RCPTs held ${v.meanRcptsHeld} (max ${v.maxRcptsHeld}), hold ${v.holdMs.p50} / ${v.holdMs.p99} ms p50 / p99`,
+        `mail servers: ${fmt(v.connections)} connections for ${fmt(v.rcpts)} RCPTs, connections open ${v.meanSessions} on average (max ${v.maxSessions}), RCPTs held ${v.meanRcptsHeld} (max ${v.maxRcptsHeld}), hold ${v.holdMs.p50} / ${v.holdMs.p99} ms p50 / p99` +
+          // Absent from reports made before the servers had a process of their own.
+          (v.meanNextMailMs === undefined
+            ? ''
+            : ` (mean ${v.holdMs.mean}, ${v.meanLateMs} ms late), the next MAIL ${v.meanNextMailMs} ms after an answer (${(v.slowNextMail * 100).toFixed(1)} % over 1 ms), servers at nice ${v.priority}`),
       );
     }
     if (c.transactionMarkers !== undefined)

@@ -1,6 +1,6 @@
 /**
- * The SMTP contenders' probing without Kafka: the bench's slow mail provider in this
- * process, and in a child process the validator (DNS + SMTP, the settings ours-smtp gets)
+ * The SMTP contenders' probing without Kafka: the bench's slow mail provider (in a process
+ * of its own, as in the bench), and in a child process the validator (DNS + SMTP, the settings ours-smtp gets)
  * validating synthetic sign-ups with CONCURRENCY validations in flight. Prints the RCPT
  * rate against the Little's-law bound and what the servers saw (sessions, RCPTs held, hold
  * times, connections). For looking into the SMTP path alone; the benchmark is the measure.

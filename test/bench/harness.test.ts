@@ -78,6 +78,11 @@ describe('benchmark harness', () => {
     expect(smtp.provider?.boundPerSecond).toBe(3200);
     expect(smtp.provider?.requestsPerSecond).toBeGreaterThan(0);
     expect(report.ratios.oursSmtpToBound).toBeGreaterThan(0);
+    // What the mail servers (their own process) saw while results flowed: within the limit, never early.
+    const mail = smtp.provider?.server;
+    expect(mail?.rcpts).toBeGreaterThan(0);
+    expect(mail!.meanRcptsHeld).toBeLessThanOrEqual(16);
+    expect(mail!.holdMs.mean).toBeGreaterThanOrEqual(5);
     // The Parallel Consumer's slow contender calls the same provider, once per event, under the same bound.
     const pcSlow = report.contenders.find((c) => c.name === 'pc-slow')!;
     expect(pcSlow.provider?.boundPerSecond).toBe(3200);
@@ -94,6 +99,7 @@ describe('benchmark harness', () => {
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| contender | events | events/s |');
     expect(md).toMatch(/ours-slow .*at the provider: [\d.]+ of 16 in flight on average/);
+    expect(md).toMatch(/ours-smtp .*mail servers: .*the next MAIL [\d.]+ ms after an answer .*servers at nice -?\d+/);
     for (const c of report.contenders) expect(md).toContain(`| ${c.name} |`);
     expect(readFileSync(join(dir, 'latest.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     expect(JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')).settings.events).toBe(2000);

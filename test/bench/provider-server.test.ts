@@ -1,13 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HOLD_BUCKET_MS,
-  HOLD_FLOOR_MS,
-  type ProviderServerStats,
-  providerWindow,
-  serveSlowProvider,
-} from '../../bench/provider-server.js';
+import { type ProviderServerStats, providerWindow, serveSlowProvider } from '../../bench/provider-server.js';
+import { HOLD_BUCKET_MS, HOLD_FLOOR_MS, NO_HOLDS } from '../../bench/slow-service.js';
 
 // The benchmark's slow provider on loopback, and what it measures of itself. Only lower
 // bounds and identities are asserted, never how late an answer may be.
@@ -59,16 +54,10 @@ describe('slow provider', () => {
 
 describe('providerWindow', () => {
   const snapshot = (over: Partial<ProviderServerStats>): ProviderServerStats => ({
-    atMs: 0,
-    answered: 0,
-    inFlightMs: 0,
-    holdMs: 0,
-    lateMs: 0,
-    early: 0,
+    ...NO_HOLDS,
     holdHistogram: new Array(1000).fill(0),
     connections: 4,
     maxPerConnection: 1,
-    priority: 0,
     ...over,
   });
   const bucketOf = (holdMs: number, latencyMs: number) =>

@@ -114,18 +114,18 @@ export class TaskRunner {
       return;
     }
     task.event = decoded.value;
-    // Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity.
-    const key = message.key ? message.key.toString('latin1') : null;
+    const { scheduler } = st;
     // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
-    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows.
-    if (deps.validator.validateNow && st.scheduler.canRunNow(key)) {
+    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows (an
+    // idle partition allows it for any key, whose string is then not needed).
+    if (deps.validator.validateNow && (scheduler.idle() || scheduler.canRunNow(keyOf(message)))) {
       const now = this.validateNow(task);
       if (now !== undefined) {
         this.finish(task, this.judged(task, now));
         return;
       }
     }
-    st.scheduler.schedule(key, () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
+    scheduler.schedule(keyOf(message), () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
   }
 
   private async run(task: RecordTask): Promise<void> {
@@ -214,6 +214,11 @@ export class TaskRunner {
     this.deps.spans.abandoned(task);
     this.deps.abandoned(task);
   }
+}
+
+/** The record's ordering key: Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity. */
+function keyOf(message: KafkaMessage): string | null {
+  return message.key ? message.key.toString('latin1') : null;
 }
 
 function timeoutVerdict(email: string): Verdict {

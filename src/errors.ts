@@ -152,7 +152,17 @@ export class ProcessorError extends Error {
   readonly retriable: boolean;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retriable?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    // A record code is data (why a record was dead-lettered), made for every such record and
+    // never thrown past the router: its stack would say nothing, and capturing one costs
+    // microseconds a record. Operational errors keep theirs.
+    const record = ErrorCodes[code]?.kind === 'record';
+    const limit = Error.stackTraceLimit;
+    if (record) Error.stackTraceLimit = 0;
+    try {
+      super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      if (record) Error.stackTraceLimit = limit;
+    }
     this.name = 'ProcessorError';
     this.code = code;
     this.retriable = options?.retriable ?? ErrorCodes[code].retriable;

@@ -112,3 +112,17 @@ describe('every operational error is a ProcessorError with its code', () => {
     expect(asProcessorError(own)).toBe(own);
   });
 });
+
+describe('stack traces', () => {
+  it('are not captured for record codes (dead letters are data), and are for operational errors', () => {
+    const stackFrames = (e: Error) => (e.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')).length;
+    for (const code of DEAD_LETTER_CODES) {
+      const e = new ProcessorError(code, 'why');
+      expect(stackFrames(e), code).toBe(0);
+      expect(e.stack).toContain('why');
+      expect(e.message).toBe('why');
+    }
+    expect(stackFrames(new ProcessorError('PUBLISH_FAILED', 'down'))).toBeGreaterThan(0);
+    expect(stackFrames(new Error('plain'))).toBeGreaterThan(0);
+  });
+});

@@ -93,6 +93,10 @@ export function logStatsEvery(stats: RunStats, logger: Logger, topics: TopicOpti
 /** One observer that tells both. */
 export function bothObservers(a: ProcessorObserver, b: ProcessorObserver): ProcessorObserver {
   return {
+    judged: (...args) => {
+      a.judged?.(...args);
+      b.judged?.(...args);
+    },
     routed: (...args) => {
       a.routed?.(...args);
       b.routed?.(...args);

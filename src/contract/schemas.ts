@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import { RESULT_SCHEMA_FINGERPRINT, writeValidationResult } from './result-encoder.js';
 
 /** schemas/ sits beside src/ and dist/ (this file is in their contract/), so one relative path serves both. */
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
@@ -78,7 +79,7 @@ const SLAB_BYTES = 64 * 1024;
 let slab = Buffer.allocUnsafe(SLAB_BYTES);
 let slabUsed = 0;
 
-export function encodeValidationResult(result: ValidationResult): Buffer {
+function encodeWithAvsc(result: ValidationResult): Buffer {
   let start = slabUsed;
   let end = validationResultType.encode(result, slab, start);
   if (end < 0) {
@@ -91,3 +92,12 @@ export function encodeValidationResult(result: ValidationResult): Buffer {
   slabUsed = end;
   return slab.subarray(start, end);
 }
+
+/** Whether results are written by result-encoder.ts (the schema is the one it was written for), not avsc. */
+export const HAND_WRITTEN_RESULT_ENCODER =
+  validationResultType.fingerprint('sha256').toString('hex') === RESULT_SCHEMA_FINGERPRINT;
+
+/** A ValidationResult's Avro binary (raw, no registry framing); throws on a value the schema refuses. */
+export const encodeValidationResult: (result: ValidationResult) => Buffer = HAND_WRITTEN_RESULT_ENCODER
+  ? writeValidationResult
+  : encodeWithAvsc;

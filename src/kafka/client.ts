@@ -1,10 +1,12 @@
 // Before KafkaJS: they replace modules KafkaJS loads with its main module (see the files).
 import './producer-grouping.js';
 import './produce-request.js';
+import './consumer-batch.js';
 import { Kafka, type KafkaConfig, type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '../telemetry/logger.js';
 import { installBatchDecoder } from './batch-decoder.js';
 import { registerCompressionCodecs } from './compression.js';
+import { consumerBatchOutcome } from './consumer-batch.js';
 import type { KafkaOptions } from './options.js';
 import { framingOutcome, installProduceRequest } from './produce-request.js';
 import { groupingOutcome } from './producer-grouping.js';
@@ -62,6 +64,8 @@ export function createKafka(options: KafkaOptions, logger: Logger, extra: Partia
     logger.info({ reason: framingOutcome.reason }, 'KafkaJS request framing kept (slower)');
   if (groupingOutcome.outcome === 'skipped')
     logger.info({ reason: groupingOutcome.reason }, 'KafkaJS producer grouping kept (quadratic in a send)');
+  if (consumerBatchOutcome.outcome === 'skipped')
+    logger.info({ reason: consumerBatchOutcome.reason }, 'KafkaJS consumer batch kept (a Long per fetched offset)');
   // KafkaJS's batch decoder stops the consumer on snappy/lz4/zstd, and its header decoding is
   // quadratic; see batch-decoder.ts.
   const decoder = installBatchDecoder({

@@ -4,7 +4,15 @@ import type { Destination } from './routing.js';
 
 /** Hooks for metrics; every one is optional and called on the hot path, so keep them cheap. */
 export interface ProcessorObserver {
-  routed?(destination: Destination, verdict: Verdict | null, errorCode: ErrorCode | null, durationMs: number): void;
+  /** A record got its verdict (its checks and their durations); called when it is routed, before it is published. */
+  judged?(verdict: Verdict): void;
+  /** A record's output was acknowledged (the verdict's kind and reason only: the verdict is not kept that long). */
+  routed?(
+    destination: Destination,
+    verdict: Pick<Verdict, 'verdict' | 'reason'> | null,
+    errorCode: ErrorCode | null,
+    durationMs: number,
+  ): void;
   inFlight?(topic: string, partition: number, count: number): void;
   committed?(topic: string, partition: number, offset: number): void;
   paused?(topic: string, partition: number, paused: boolean): void;

@@ -31,7 +31,8 @@ export class RecordTask implements RoutedInput, TracedRecord {
   /** Set when routed: the record published, where it went and why, and its send span. */
   record: OutgoingRecord | null = null;
   destination: Destination = 'deadLetter';
-  verdict: Verdict | null = null;
+  /** The verdict's kind and reason (shared objects: the verdict itself is not kept while the record waits). */
+  verdict: VerdictSummary | null = null;
   code: ErrorCode | null = null;
   sendSpan: Span = NO_SPAN;
 
@@ -39,7 +40,8 @@ export class RecordTask implements RoutedInput, TracedRecord {
     private readonly runner: TaskRunner,
     readonly st: PartitionState,
     readonly source: SourceCoordinates,
-    readonly message: KafkaMessage,
+    /** The consumed record; released (RELEASED_MESSAGE) once routed, while the result waits for the broker. */
+    public message: KafkaMessage,
     /** Null for an input record; read from the headers of a retry record. */
     readonly retry: RetryState | null,
   ) {
@@ -114,18 +116,18 @@ export class TaskRunner {
       return;
     }
     task.event = decoded.value;
-    // Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity.
-    const key = message.key ? message.key.toString('latin1') : null;
+    const { scheduler } = st;
     // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
-    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows.
-    if (deps.validator.validateNow && st.scheduler.canRunNow(key)) {
+    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows (an
+    // idle partition allows it for any key, whose string is then not needed).
+    if (deps.validator.validateNow && (scheduler.idle() || scheduler.canRunNow(keyOf(message)))) {
       const now = this.validateNow(task);
       if (now !== undefined) {
         this.finish(task, this.judged(task, now));
         return;
       }
     }
-    st.scheduler.schedule(key, () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
+    scheduler.schedule(keyOf(message), () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
   }
 
   private async run(task: RecordTask): Promise<void> {
@@ -176,14 +178,21 @@ export class TaskRunner {
   private finish(task: RecordTask, outcome: Outcome): void {
     const { deps } = this;
     const verdict = 'verdict' in outcome ? outcome.verdict : null;
-    if (verdict) deps.spans.verdict(task, verdict.verdict, verdict.reason);
+    if (verdict) {
+      deps.spans.verdict(task, verdict.verdict, verdict.reason);
+      deps.observer.judged?.(verdict);
+    }
     const { destination, record, code } = route(deps.policy, task, outcome);
-    task.verdict = verdict;
+    task.verdict = verdict && verdictSummary(verdict);
     task.destination = destination;
     task.code = code;
     task.record = record;
-    // Encoded into the record: not kept alive (with its strings) while the record waits for the broker.
+    // Encoded into the record: not kept alive (its strings, the consumed record's objects and
+    // the verdict's checks) while the record waits for the broker. In-flight records are
+    // what survives the young-generation collections, so each object dropped here is one
+    // the garbage collector no longer copies.
     task.event = null;
+    task.message = RELEASED_MESSAGE;
     // Trace context goes into the record's headers: a result's are shared and frozen.
     if ((task.span !== NO_SPAN || task.ctx !== ROOT_CONTEXT) && Object.isFrozen(record.headers))
       record.headers = { ...record.headers };
@@ -214,6 +223,40 @@ export class TaskRunner {
     this.deps.spans.abandoned(task);
     this.deps.abandoned(task);
   }
+}
+
+/** What a routed task keeps of its consumed record: nothing (the record it became holds what it needs). */
+const RELEASED_MESSAGE: KafkaMessage = Object.freeze({
+  key: null,
+  value: null,
+  timestamp: '0',
+  attributes: 0,
+  offset: '-1',
+  headers: {},
+}) as KafkaMessage;
+
+/** A verdict's kind and reason, one shared frozen object per pair (the reasons are a closed set). */
+export type VerdictSummary = Readonly<Pick<Verdict, 'verdict' | 'reason'>>;
+const summaries = new Map<string, Map<string | null, VerdictSummary>>();
+
+function verdictSummary({ verdict, reason }: Verdict): VerdictSummary {
+  let byReason = summaries.get(verdict);
+  if (!byReason) {
+    byReason = new Map();
+    summaries.set(verdict, byReason);
+  }
+  let summary = byReason.get(reason);
+  if (!summary) {
+    summary = Object.freeze({ verdict, reason });
+    // A reason outside the closed set (a validator of a library user) is summarised but not kept.
+    if (byReason.size < 64) byReason.set(reason, summary);
+  }
+  return summary;
+}
+
+/** The record's ordering key: Latin-1 maps bytes one to one, so the string is a faithful, cheap key identity. */
+function keyOf(message: KafkaMessage): string | null {
+  return message.key ? message.key.toString('latin1') : null;
 }
 
 function timeoutVerdict(email: string): Verdict {

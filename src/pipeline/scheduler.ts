@@ -53,6 +53,14 @@ export class PartitionScheduler {
     return true;
   }
 
+  /**
+   * Nothing runs, waits or holds a key: a task may run now in any mode (`canRunNow` is true
+   * for every key), so the caller need not build the key's string to ask.
+   */
+  idle(): boolean {
+    return this.tails.size === 0 && this.limit.activeCount === 0 && this.limit.pendingCount === 0;
+  }
+
   private async track(task: () => Promise<void>): Promise<void> {
     this.running++;
     if (this.running > this.peak) this.peak = this.running;

@@ -8,6 +8,8 @@
 import type { Counter, Metric, MetricObjectWithValues, MetricValueWithName, Registry } from 'prom-client';
 
 export type Labels = Record<string, string>;
+/** Label sets remembered by each LabelSlots for its next lookups. */
+const RECENT = 4;
 const noop = () => {};
 
 /**
@@ -17,6 +19,16 @@ const noop = () => {};
 export class LabelSlots<T extends { labels: Labels }> {
   private readonly root = new Map<string, Map<string, Map<string, T>>>();
   readonly all: T[] = [];
+  /**
+   * The last RECENT label sets found, compared by identity first: the hot path asks for a
+   * few sets over and over (a verdict's checks, the common outcomes), and comparing interned
+   * strings is cheaper than three map lookups.
+   */
+  private readonly recentA: (string | undefined)[] = new Array(RECENT);
+  private readonly recentB: (string | undefined)[] = new Array(RECENT);
+  private readonly recentC: (string | undefined)[] = new Array(RECENT);
+  private readonly recentSlot: (T | undefined)[] = new Array(RECENT);
+  private recentNext = 0;
 
   find1(a: string): T | undefined {
     return this.find3(a, '', '');
@@ -25,7 +37,18 @@ export class LabelSlots<T extends { labels: Labels }> {
     return this.find3(a, b, '');
   }
   find3(a: string, b: string, c: string): T | undefined {
-    return this.root.get(a)?.get(b)?.get(c);
+    for (let i = 0; i < RECENT; i++)
+      if (this.recentA[i] === a && this.recentB[i] === b && this.recentC[i] === c) return this.recentSlot[i];
+    const slot = this.root.get(a)?.get(b)?.get(c);
+    if (slot !== undefined) {
+      const i = this.recentNext;
+      this.recentA[i] = a;
+      this.recentB[i] = b;
+      this.recentC[i] = c;
+      this.recentSlot[i] = slot;
+      this.recentNext = (i + 1) % RECENT;
+    }
+    return slot;
   }
   add1(a: string, slot: T): T {
     return this.add3(a, '', '', slot);

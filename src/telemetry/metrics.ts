@@ -282,7 +282,12 @@ export class ProcessorMetrics implements ProcessorObserver {
     this.dnsStats = stats;
   }
 
-  routed(destination: Destination, verdict: Verdict | null, errorCode: ErrorCode | null, durationMs: number): void {
+  routed(
+    destination: Destination,
+    verdict: Pick<Verdict, 'verdict' | 'reason'> | null,
+    errorCode: ErrorCode | null,
+    durationMs: number,
+  ): void {
     const verdictName = verdict?.verdict ?? 'none';
     const reason = verdict?.reason ?? 'none';
     const slot =
@@ -301,14 +306,15 @@ export class ProcessorMetrics implements ProcessorObserver {
       durations.find1(destination) ??
       durations.add1(destination, this.eventDuration.newSeries({ destination: destinationLabel(destination) }))
     ).observe(durationMs / 1000);
-    if (verdict) {
-      const checks = this.checkDuration.series;
-      for (const c of verdict.checks)
-        (
-          checks.find2(c.name, c.status) ??
-          checks.add2(c.name, c.status, this.checkDuration.newSeries({ check: c.name, status: c.status }))
-        ).observe(c.durationMs / 1000);
-    }
+  }
+
+  judged(verdict: Verdict): void {
+    const checks = this.checkDuration.series;
+    for (const c of verdict.checks)
+      (
+        checks.find2(c.name, c.status) ??
+        checks.add2(c.name, c.status, this.checkDuration.newSeries({ check: c.name, status: c.status }))
+      ).observe(c.durationMs / 1000);
   }
 
   inFlight(topic: string, partition: number, count: number): void {

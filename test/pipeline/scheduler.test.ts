@@ -109,8 +109,10 @@ describe('PartitionScheduler', () => {
   it('lets a synchronous task run now only when its ordering allows', async () => {
     const global = createGlobalLimit(100);
     const byKey = new PartitionScheduler('key', 4, global);
+    expect(byKey.idle()).toBe(true);
     let release!: () => void;
     const held = byKey.schedule('k1', () => new Promise<void>((r) => (release = r)));
+    expect(byKey.idle()).toBe(false); // a key in flight: ask canRunNow with the key
     expect(byKey.canRunNow('k1')).toBe(false); // k1 still in flight: its successor must wait
     expect(byKey.canRunNow('k2')).toBe(true);
     expect(byKey.canRunNow(null)).toBe(true);
@@ -119,12 +121,14 @@ describe('PartitionScheduler', () => {
     await held;
     await tick(1);
     expect(byKey.canRunNow('k1')).toBe(true);
+    expect(byKey.idle()).toBe(true);
 
     const strict = new PartitionScheduler('partition', 1, global);
     expect(strict.canRunNow('a')).toBe(true);
     let done!: () => void;
     const running = strict.schedule('a', () => new Promise<void>((r) => (done = r)));
     await tick(1);
+    expect(strict.idle()).toBe(false);
     expect(strict.canRunNow('b')).toBe(false); // one at a time, in offset order
     done();
     await running;

@@ -25,11 +25,16 @@ function value(text: string, series: string): number | undefined {
 describe('ProcessorMetrics', () => {
   it('counts routed events by destination, verdict and reason, and dead letters by code', async () => {
     const m = new ProcessorMetrics({ defaultMetrics: false });
-    m.routed('valid', verdict('deliverable', null), null, 12);
-    m.routed('valid', verdict('deliverable', null), null, 30);
-    m.routed('invalid', verdict('undeliverable', 'no_mx'), null, 4);
-    m.routed('deadLetter', null, 'AVRO_DECODE', 1);
-    m.routed('deadLetter', verdict('unknown', 'timeout'), 'VALIDATION_UNKNOWN', 10_000);
+    // A record's checks are counted when it is judged, its event once its output is acknowledged.
+    const routed = (...args: Parameters<ProcessorMetrics['routed']>) => {
+      if (args[1]) m.judged(args[1] as Verdict);
+      m.routed(...args);
+    };
+    routed('valid', verdict('deliverable', null), null, 12);
+    routed('valid', verdict('deliverable', null), null, 30);
+    routed('invalid', verdict('undeliverable', 'no_mx'), null, 4);
+    routed('deadLetter', null, 'AVRO_DECODE', 1);
+    routed('deadLetter', verdict('unknown', 'timeout'), 'VALIDATION_UNKNOWN', 10_000);
     const text = await m.scrape();
     expect(value(text, 'efv_events_total{destination="valid",verdict="deliverable",reason="none"}')).toBe(2);
     expect(value(text, 'efv_events_total{destination="invalid",verdict="undeliverable",reason="no_mx"}')).toBe(1);
@@ -77,6 +82,7 @@ describe('ProcessorMetrics', () => {
         .filter((l) => l.startsWith(prefix))
         .sort();
     const both = (dest: 'valid' | 'invalid', v: Verdict, ms: number) => {
+      m.judged(v);
       m.routed(dest, v, null, ms);
       refEvents.inc({ destination: dest, verdict: v.verdict, reason: v.reason ?? 'none' });
       refDuration.observe({ destination: dest }, ms / 1000);

@@ -1,0 +1,216 @@
+/**
+ * The Avro binary of a ValidationResult, written by hand for the schema of
+ * schemas/ValidationResult.avsc, byte for byte what avsc writes for it
+ * (test/contract/result-encoder.test.ts compares them over generated results).
+ *
+ * Why by hand: every result is encoded once on the processor's hot path, and avsc's generic
+ * writer measured ~11 % of the processor's CPU time in the benchmark: each string is sized
+ * by `Buffer.byteLength` (a call into C++) before it is written, and each long goes through
+ * floating-point division when it is past 2^30 (the two timestamps of every result). Here an
+ * ASCII string (nearly every field) is written in one pass, its length known from the
+ * JavaScript string, and only a non-ASCII one is sized by Node.
+ *
+ * The writer is only used while the schema's parsing canonical form is the one it was written
+ * for (RESULT_SCHEMA_FINGERPRINT); otherwise `encodeValidationResult` keeps to avsc.
+ *
+ * Results are written one after another into a shared slab, each returned as a view of its
+ * own bytes; a view covers only bytes written for it, and a slab lives while a result in it does.
+ */
+import { CHECK_STATUSES, VERDICTS } from './verdicts.js';
+
+/** SHA-256 of the parsing canonical form of the ValidationResult schema this writer follows. */
+export const RESULT_SCHEMA_FINGERPRINT = 'ace8dff6a01b5cfef7a050077b24c0a41ec5ec4a6c91e87b85a460e8cb0a3d7b';
+
+/** What the writer reads: a ValidationResult as schemas.ts types it (kept structural to avoid an import circle). */
+interface ResultLike {
+  eventId: string;
+  userId: string;
+  email: string;
+  normalizedEmail: string;
+  verdict: string;
+  reason?: string | null;
+  flags?: readonly string[];
+  suggestion?: string | null;
+  checks?: readonly {
+    name: string;
+    status: string;
+    reason?: string | null;
+    detail?: string | null;
+    durationMicros: number;
+  }[];
+  sourceRecord: { topic: string; partition: number; offset: number };
+  occurredAt: number;
+  validatedAt: number;
+  durationMicros: number;
+  processorVersion: string;
+  canonicalEmail?: string | null;
+}
+
+const SLAB_BYTES = 64 * 1024;
+let buf = Buffer.allocUnsafe(SLAB_BYTES);
+/** Where the result being written starts, and the next byte to write. */
+let start = 0;
+let pos = 0;
+
+const VERDICT_INDEX = new Map<unknown, number>(VERDICTS.map((v, i) => [v, i]));
+const STATUS_INDEX = new Map<unknown, number>(CHECK_STATUSES.map((s, i) => [s, i]));
+
+function invalid(field: string, value: unknown, type: string): never {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  throw new TypeError(`invalid ValidationResult: ${field} is ${shown}, not ${type}`);
+}
+
+/** Room for `n` more bytes: a result that does not fit moves (what it has so far) to a new slab. */
+function room(n: number): void {
+  if (pos + n <= buf.length) return;
+  const used = pos - start;
+  const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * (used + n)));
+  buf.copy(next, 0, start, pos);
+  buf = next;
+  start = 0;
+  pos = used;
+}
+
+/** Avro's zig-zag varint of an integer already checked (as avsc writes it, below 2^30 in int arithmetic). */
+function writeLong(n: number): void {
+  if (n >= -0x40000000 && n < 0x40000000) {
+    let m = n >= 0 ? n << 1 : (~n << 1) | 1;
+    while (m > 0x7f) {
+      buf[pos++] = (m & 0x7f) | 0x80;
+      m >>>= 7;
+    }
+    buf[pos++] = m;
+    return;
+  }
+  // Exact: below 2^54 (2 × a checked long), and no `%` (a call to fmod on a double).
+  let f = n >= 0 ? n * 2 : -n * 2 - 1;
+  while (f >= 0x80) {
+    const q = Math.floor(f / 128);
+    buf[pos++] = (f - q * 128) | 0x80;
+    f = q;
+  }
+  buf[pos++] = f;
+}
+
+/** avsc's long: a number without fraction within ±(2^53 - 2) (NaN fails both tests). */
+function long(field: string, v: unknown): void {
+  if (typeof v !== 'number' || !(v >= -9007199254740990 && v <= 9007199254740990) || Math.floor(v) !== v)
+    invalid(field, v, 'a long');
+  room(10);
+  writeLong(v);
+}
+
+function int(field: string, v: unknown): void {
+  if (v !== ((v as number) | 0)) invalid(field, v, 'an int');
+  room(5);
+  writeLong(v as number);
+}
+
+function string(field: string, s: unknown): void {
+  if (typeof s !== 'string') invalid(field, s, 'a string');
+  const n = s.length;
+  // A UTF-16 unit takes at most 3 UTF-8 bytes, a length at most 5.
+  room(3 * n + 5);
+  if (n < 64) {
+    // ASCII: as many bytes as units, so the length (one byte below 64) is known first.
+    let p = pos + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[p++] = c;
+    }
+    if (i === n) {
+      buf[pos] = n << 1;
+      pos = p;
+      return;
+    }
+  }
+  const len = Buffer.byteLength(s, 'utf8');
+  writeLong(len);
+  pos += buf.write(s, pos, len, 'utf8');
+}
+
+/** A ["null", "string"] union with default null: an absent value is the default. */
+function optionalString(field: string, s: unknown): void {
+  room(1);
+  if (s === null || s === undefined) {
+    buf[pos++] = 0;
+    return;
+  }
+  buf[pos++] = 2;
+  string(field, s);
+}
+
+function symbol(field: string, index: Map<unknown, number>, v: unknown): void {
+  const i = index.get(v);
+  if (i === undefined) invalid(field, v, `one of ${[...index.keys()].join(', ')}`);
+  room(1);
+  buf[pos++] = i << 1;
+}
+
+/** An array block: its count (when not empty), then the items, then a zero count. */
+function arrayStart(field: string, items: unknown): number {
+  if (!Array.isArray(items)) invalid(field, items, 'an array');
+  room(6);
+  if (items.length > 0) writeLong(items.length);
+  return items.length;
+}
+
+function arrayEnd(): void {
+  room(1);
+  buf[pos++] = 0;
+}
+
+function writeResult(r: ResultLike): void {
+  string('eventId', r.eventId);
+  string('userId', r.userId);
+  string('email', r.email);
+  string('normalizedEmail', r.normalizedEmail);
+  symbol('verdict', VERDICT_INDEX, r.verdict);
+  optionalString('reason', r.reason);
+  const flags = r.flags ?? [];
+  const nFlags = arrayStart('flags', flags);
+  for (let i = 0; i < nFlags; i++) string('flags[]', flags[i]);
+  arrayEnd();
+  optionalString('suggestion', r.suggestion);
+  const checks = r.checks ?? [];
+  const nChecks = arrayStart('checks', checks);
+  for (let i = 0; i < nChecks; i++) {
+    const c = checks[i]!;
+    string('checks[].name', c.name);
+    symbol('checks[].status', STATUS_INDEX, c.status);
+    optionalString('checks[].reason', c.reason);
+    optionalString('checks[].detail', c.detail);
+    long('checks[].durationMicros', c.durationMicros);
+  }
+  arrayEnd();
+  const src = r.sourceRecord;
+  string('sourceRecord.topic', src.topic);
+  int('sourceRecord.partition', src.partition);
+  long('sourceRecord.offset', src.offset);
+  long('occurredAt', r.occurredAt);
+  long('validatedAt', r.validatedAt);
+  long('durationMicros', r.durationMicros);
+  string('processorVersion', r.processorVersion);
+  optionalString('canonicalEmail', r.canonicalEmail);
+}
+
+/** The result's Avro binary, a view of its own bytes in the shared slab. Throws a TypeError on a value the schema refuses. */
+export function writeValidationResult(result: ResultLike): Buffer {
+  if (buf.length - pos < 512) {
+    buf = Buffer.allocUnsafe(SLAB_BYTES);
+    pos = 0;
+  }
+  start = pos;
+  try {
+    writeResult(result);
+  } catch (err) {
+    // What was written of a refused result is overwritten by the next one.
+    pos = start;
+    throw err;
+  }
+  const out = buf.subarray(start, pos);
+  start = pos;
+  return out;
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { SchemaRegistryClient } from '../../src/schema-registry/client.js';
 import { ProviderClient, type ProviderOptions } from '../../src/validation/provider.js';
-import { json, startTestProvider, type TestProvider } from './provider-test-server.js';
+import { json, providerTestOptions, startTestProvider, type TestProvider } from './provider-test-server.js';
 
 /** Provider verdicts cached per address; credentials in PROVIDER_URL / SCHEMA_REGISTRY_URL never echoed. */
 let server: TestProvider;
@@ -16,23 +16,9 @@ afterAll(async () => {
 });
 
 function client(overrides: Partial<ProviderOptions> = {}): ProviderClient {
-  return new ProviderClient({
-    url: server.url,
-    ratePerSecond: 1000,
-    burst: 1000,
-    concurrency: 8,
-    retries: 0,
-    backoffBaseMs: 5,
-    backoffMaxMs: 50,
-    maxRetryAfterMs: 2000,
-    connectTimeoutMs: 1000,
-    headersTimeoutMs: 1000,
-    bodyTimeoutMs: 1000,
-    breakerThreshold: 100,
-    breakerCooldownMs: 1000,
-    cacheTtlSeconds: 60,
-    ...overrides,
-  });
+  return new ProviderClient(
+    providerTestOptions(server.url, { breakerCooldownMs: 1000, cacheTtlSeconds: 60, ...overrides }),
+  );
 }
 
 describe('provider verdict cache', () => {

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { ProviderOptions } from '../../src/validation/provider.js';
 
 export interface SeenRequest {
   at: number;
@@ -74,4 +75,24 @@ export async function startTestProvider(): Promise<TestProvider> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/verify`;
   return state;
+}
+
+/** ProviderClient settings for tests against `url`: fast backoff, a high rate, short timeouts. */
+export function providerTestOptions(url: string, overrides: Partial<ProviderOptions> = {}): ProviderOptions {
+  return {
+    url,
+    ratePerSecond: 1000,
+    burst: 1000,
+    concurrency: 8,
+    retries: 0,
+    backoffBaseMs: 5,
+    backoffMaxMs: 50,
+    maxRetryAfterMs: 2000,
+    connectTimeoutMs: 1000,
+    headersTimeoutMs: 1000,
+    bodyTimeoutMs: 1000,
+    breakerThreshold: 100,
+    breakerCooldownMs: 60_000,
+    ...overrides,
+  };
 }

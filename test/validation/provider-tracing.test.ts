@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
 import { ProviderClient } from '../../src/validation/provider.js';
-import { json, startTestProvider, type TestProvider } from './provider-test-server.js';
+import { json, providerTestOptions, startTestProvider, type TestProvider } from './provider-test-server.js';
 
 let server: TestProvider;
 let tracing: Tracing | undefined;
@@ -27,21 +27,7 @@ afterAll(async () => {
 });
 
 function client(): ProviderClient {
-  return new ProviderClient({
-    url: server.url,
-    ratePerSecond: 1000,
-    burst: 1000,
-    concurrency: 4,
-    retries: 0,
-    backoffBaseMs: 5,
-    backoffMaxMs: 50,
-    maxRetryAfterMs: 2000,
-    connectTimeoutMs: 1000,
-    headersTimeoutMs: 1000,
-    bodyTimeoutMs: 1000,
-    breakerThreshold: 100,
-    breakerCooldownMs: 60_000,
-  });
+  return new ProviderClient(providerTestOptions(server.url, { concurrency: 4 }));
 }
 
 /** Checks an address inside a span of its own; returns that span's id. */

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import type { BreakerState } from '../../src/validation/circuit-breaker.js';
 import { ProviderClient, type ProviderOptions } from '../../src/validation/provider.js';
 import { createValidator } from '../../src/validation/validator.js';
-import { json, startTestProvider, type TestProvider } from './provider-test-server.js';
+import { json, providerTestOptions, startTestProvider, type TestProvider } from './provider-test-server.js';
 
 let server: TestProvider;
 const clients: ProviderClient[] = [];
@@ -23,24 +23,9 @@ afterAll(async () => {
 });
 
 function client(overrides: Partial<ProviderOptions> = {}): ProviderClient {
-  const c = new ProviderClient({
-    url: server.url,
-    apiKey: 'test-key',
-    ratePerSecond: 1000,
-    burst: 1000,
-    concurrency: 8,
-    retries: 2,
-    backoffBaseMs: 5,
-    backoffMaxMs: 50,
-    maxRetryAfterMs: 2000,
-    connectTimeoutMs: 1000,
-    headersTimeoutMs: 1000,
-    bodyTimeoutMs: 1000,
-    breakerThreshold: 100,
-    breakerCooldownMs: 60_000,
-    ownThread,
-    ...overrides,
-  });
+  const c = new ProviderClient(
+    providerTestOptions(server.url, { apiKey: 'test-key', retries: 2, ownThread, ...overrides }),
+  );
   clients.push(c);
   return c;
 }

@@ -32,8 +32,13 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 # ---- runtime ----------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# The C allocator's settings are bin/node-flags.mjs's MALLOC_ENV (freed buffers go back to the
+# system): see docs/ARCHITECTURE.md, "Memory budget".
 ENV NODE_ENV=production \
-    HTTP_PORT=9464
+    HTTP_PORT=9464 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 # package.json is needed at run time: "type": "module" makes dist/*.js ESM, and the
 # processor stamps its version from it on every result.
@@ -54,8 +59,8 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # bin/ runs dist/cli.js when it exists (always, here), so tsx is never needed at run time.
-# The V8 flags are bin/node-flags.mjs's (a 16 MB young generation, an old generation allowed to
-# grow to twice its live size): they bound the memory whatever the host or pod size; see
+# The V8 flags are bin/node-flags.mjs's (a 16 MB young generation, an old generation allowed
+# to grow to twice its live size): they bound the memory whatever the host or pod size; see
 # docs/ARCHITECTURE.md, "Memory budget". NODE_OPTIONS may add --max-old-space-size.
-ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "bin/email-flow-validator.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=100", "bin/email-flow-validator.mjs"]
 CMD ["run"]

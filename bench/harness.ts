@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Admin, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
-import { NODE_FLAGS } from '../bin/node-flags.mjs';
+import { MALLOC_ENV, NODE_FLAGS } from '../bin/node-flags.mjs';
 import { DEFAULT_KAFKA_VERSION, startCluster, stopCluster } from '../dev/kafka/cluster.mjs';
 import type { BenchCliOptions } from '../src/commands/bench.js';
 import { progressBar } from '../src/commands/progress.js';
@@ -547,8 +547,11 @@ function launch(o: BenchOptions, run: ContenderRun): Launched {
   if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow' || run.name === 'ours-smtp') {
     const prof = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
     if (prof.length) mkdirSync(o.cpuProfileDir!, { recursive: true });
-    // With the image's V8 flags: the memory measured is a deployment's.
-    return launchNode([...NODE_FLAGS, ...prof, join(ROOT, 'bin', 'email-flow-validator.mjs'), 'run'], env);
+    // With the image's V8 flags and allocator settings: the memory measured is a deployment's.
+    return launchNode([...NODE_FLAGS, ...prof, join(ROOT, 'bin', 'email-flow-validator.mjs'), 'run'], {
+      ...MALLOC_ENV,
+      ...env,
+    });
   }
   const script = run.name === 'kafkajs-copy' ? 'kafkajs-copy.ts' : 'naive-consumer.ts';
   return launchNode(['--import', 'tsx', join(ROOT, 'bench', script)], env);

@@ -1,15 +1,11 @@
-/** The commands of the CLI: each one's options, help, and what it runs. */
-import { createValidator } from '../address-validator.js';
-import { benchCommand } from '../commands/bench.js';
+/**
+ * The commands of the CLI: each one's options, help, and what it runs. A command's own code
+ * is imported when it runs: a process holds the modules of the one command it is (their
+ * source text stays in the heap), not those of bench, produce or replay-dlq.
+ */
 import { formatEffectiveSettings, rewriteGeneratedTables } from '../commands/config.js';
-import { produceCommand } from '../commands/produce.js';
-import { ReplayOptionError, replayDlqCommand } from '../commands/replay-dlq.js';
-import { runCommand } from '../commands/run.js';
-import { topicsCommand } from '../commands/topics.js';
-import { validateCommand } from '../commands/validate.js';
 import { configMarkdownTable, loadConfig } from '../config.js';
 import { createLogger } from '../telemetry/logger.js';
-import { startTracing } from '../telemetry/tracing.js';
 import { envWarnings, preflight, printEnvWarnings, setup } from './setup.js';
 import { type CommandSpec, envAssignments, intOption, str, UsageError } from './usage.js';
 
@@ -24,6 +20,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     async run() {
       const { config, logger } = setup();
       await preflight(config);
+      const { runCommand } = await import('../commands/run.js');
       return runCommand(config, logger);
     },
   },
@@ -59,6 +56,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         throw new UsageError('--count and --file exclude each other');
       const { config, logger } = setup();
       const dryRun = values['dry-run'] === true;
+      const { produceCommand } = await import('../commands/produce.js');
       const opts = { count, format, seed, dryRun, ...(file ? { file } : {}), ...(topic ? { topic } : {}) } as const;
       const target = topic ?? config.topics.input;
       if (dryRun) {
@@ -68,6 +66,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       }
       await preflight(config);
       // Producer spans start each demo trace: producer → processor → result.
+      const { startTracing } = await import('../telemetry/tracing.js');
       const tracing = await startTracing(config.telemetry, logger);
       const sent = await produceCommand(config, logger, opts).finally(() => tracing.shutdown());
       process.stdout.write(`published ${sent} sign-ups to ${target}\n`);
@@ -86,6 +85,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const replicationFactor = intOption(values, 'replication-factor', 1, 1, 10);
       const { config, logger } = setup();
       await preflight(config);
+      const { topicsCommand } = await import('../commands/topics.js');
       await topicsCommand(config, logger, { partitions, replicationFactor });
       return 0;
     },
@@ -106,6 +106,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     async run(values) {
       const { config, logger } = setup();
       await preflight(config);
+      const { ReplayOptionError, replayDlqCommand } = await import('../commands/replay-dlq.js');
       try {
         await replayDlqCommand(config, logger, {
           code: str(values, 'code'),
@@ -136,6 +137,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
       const { config } = setup();
       await preflight(config);
       // Builds the engine as `run` does (the lists loaded, the provider's client made).
+      const [{ createValidator }, { validateCommand }] = await Promise.all([
+        import('../address-validator.js'),
+        import('../commands/validate.js'),
+      ]);
       const validator = createValidator();
       try {
         const failed = await validateCommand(validator, positionals.length > 0 ? positionals : process.stdin);
@@ -189,6 +194,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
     notes: 'Runs from a clone of the repository (the harness in bench/ is not in the package).',
     async run(values) {
       const set = values.set as string[] | undefined;
+      const { benchCommand } = await import('../commands/bench.js');
       return benchCommand({
         quick: values.quick === true,
         cpuProf: values['cpu-prof'] === true,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type Pretty from 'pino-pretty';
 import type { TelemetryOptions } from '../config.js';
 
 export type { Logger };
@@ -41,7 +42,8 @@ export function createLogger(
     destination ??
       (readable
         ? // In this thread (no transport worker), so a line is written before the process exits.
-          pretty({
+          // Loaded only for a readable log: a JSON-logging process (a pod) never needs it.
+          (createRequire(import.meta.url)('pino-pretty') as typeof Pretty)({
             destination: 2,
             sync: true,
             colorize: process.stderr.isTTY === true,

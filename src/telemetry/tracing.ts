@@ -3,6 +3,7 @@ import type * as tracing from '@opentelemetry/sdk-trace';
 import type { TelemetryOptions } from '../config.js';
 import { PROCESSOR_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
+import { useW3cPropagator } from './propagation.js';
 
 type TracingOptions = Pick<
   TelemetryOptions,
@@ -63,11 +64,15 @@ export async function startTracing(
   );
   // Loaded only here: the SDK and its exporters cost ~30 MB and startup time a process
   // without tracing does not need.
-  const [{ NodeSDK }, resources, { UndiciInstrumentation }] = await Promise.all([
+  const [{ NodeSDK }, resources, { UndiciInstrumentation }, core] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation-undici'),
+    import('@opentelemetry/core'),
   ]);
+  // The SDK's copy of core carries the records' W3C context too (propagation.ts would
+  // otherwise load a second one).
+  useW3cPropagator(new core.W3CTraceContextPropagator());
   const sdk = new NodeSDK({
     serviceName: options.otelServiceName,
     resource: resources

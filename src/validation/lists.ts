@@ -19,11 +19,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { parse as parseDomain } from 'tldts';
+import type * as Tldts from 'tldts';
 import { TOP_SITES } from './data/top-sites.js';
 import { INSTITUTION_DOMAINS, RELAY_DOMAINS, SQUAT_SUFFIXES } from './known-domains.js';
 
 const require = createRequire(import.meta.url);
+// Required, not imported: an ES import of a CommonJS package keeps a second copy of its
+// source text (tldts: 430 KB, two-byte) alive next to the compiled one.
+const { parse: parseDomain } = require('tldts') as typeof Tldts;
 
 export interface DomainFacts {
   disposable: boolean;
@@ -349,27 +352,49 @@ export function readDomainListFile(path: string): string[] {
   return out;
 }
 
-/** The packaged lists, loaded once per process (about 65,000 domains). */
-let packaged: Omit<ListSources, 'allow' | 'deny'> | undefined;
-
+/**
+ * The packaged lists (about 65,000 domains), read as data each time they are asked for:
+ * nothing of them stays in memory but the EmailLists built from them. A package's list is
+ * not `require`d where reading it will do: a required module stays loaded, its exports
+ * (and mailchecker's own Set of its 56,000 domains) with it, and mailchecker's 1 MB of
+ * source text too, kept by V8 for the module's functions.
+ */
 export function packagedListSources(): Omit<ListSources, 'allow' | 'deny'> {
-  if (packaged === undefined) {
-    const mailchecker = require('mailchecker') as { blacklist(): Set<string> };
-    const dedJs = require('disposable-email-domains-js') as { disposableEmailBlocklistSet(): Set<string> };
-    const roles = require('role-based-email-addresses') as string[];
-    const free = require('email-providers/all.json') as string[];
-    const common = require('email-providers/common.json') as string[];
-    packaged = {
-      disposable: new Set([...mailchecker.blacklist(), ...dedJs.disposableEmailBlocklistSet()]),
-      free,
-      roles,
-      typoTargets: common,
-      // Moz's top 500 as registrable domains (www.google.com → google.com), shipped as a
-      // generated copy (src/validation/data/top-sites.ts).
-      known: TOP_SITES,
-    };
+  const dedJs = readJson<string[]>('disposable-email-domains-js/dist/dict/disposable_email_blocklist.json');
+  return {
+    disposable: [...mailcheckerDomains(), ...dedJs],
+    free: readJson<string[]>('email-providers/all.json'),
+    // A small module (15 KB): loaded as one.
+    roles: require('role-based-email-addresses') as string[],
+    typoTargets: readJson<string[]>('email-providers/common.json'),
+    // Moz's top 500 as registrable domains (www.google.com → google.com), shipped as a
+    // generated copy (src/validation/data/top-sites.ts).
+    known: TOP_SITES,
+  };
+}
+
+function readJson<T>(specifier: string): T {
+  return JSON.parse(readFileSync(require.resolve(specifier), 'utf8')) as T;
+}
+
+/**
+ * mailchecker's list: the array literal its module builds its Set from (`new Set([...])`,
+ * JSON), read as text. Should a release write it otherwise, the module itself is loaded
+ * (test/validation/lists.test.ts checks both give the same domains).
+ */
+export function mailcheckerDomains(source?: string): string[] {
+  const text = source ?? readFileSync(require.resolve('mailchecker'), 'utf8');
+  const open = text.indexOf('new Set([');
+  const close = open < 0 ? -1 : text.indexOf(']);', open);
+  if (close > 0) {
+    try {
+      const list: unknown = JSON.parse(text.slice(open + 8, close + 1));
+      if (Array.isArray(list) && list.length > 0 && list.every((d) => typeof d === 'string')) return list;
+    } catch {
+      // not JSON: fall through to the module
+    }
   }
-  return packaged;
+  return [...(require('mailchecker') as { blacklist(): Set<string> }).blacklist()];
 }
 
 /** The packaged lists plus the deployment's allow/deny files. */

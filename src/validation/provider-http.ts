@@ -4,9 +4,11 @@
  * answer, a retryable failure or a final one. The API key or URL credentials are sent only
  * in the Authorization header and never appear in a request line, an error or a span.
  */
+import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { type Dispatcher, Pool } from 'undici';
+import type * as Undici from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { mapProviderResponse, type ProviderAnswer, parseRetryAfter } from './provider-contract.js';
 import type { Reason } from './types.js';
 
@@ -100,6 +102,9 @@ export class ProviderHttp {
     // are never part of a request line, an error or an HTTP client span. undici checks
     // header and body timeouts on a timer of about 1 s resolution, so sub-second values
     // act as "about a second".
+    // undici is loaded with the first client: a process without a provider (or whose provider
+    // runs in its worker thread) does not hold its ~100 modules.
+    const { Pool } = createRequire(import.meta.url)('undici') as typeof Undici;
     this.pool = new Pool(url.origin, {
       connections: options.connections,
       connectTimeout: options.connectTimeoutMs,

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS } from '../../bin/node-flags.mjs';
+import { MALLOC_ENV, NODE_FLAGS } from '../../bin/node-flags.mjs';
 import { repoRoot } from './tools.js';
 
 interface Instruction {
@@ -108,6 +108,12 @@ describe('Dockerfile', () => {
     ]);
     expect(JSON.parse(last(runtime, 'CMD')!.args)).toEqual(['run']);
     expect(last(runtime, 'ENV')?.args).toMatch(/NODE_ENV=production/);
+  });
+
+  it("sets the C allocator's settings the benchmark measured (bin/node-flags.mjs)", () => {
+    const env = new Set(runtime.instructions.filter((i) => i.keyword === 'ENV').flatMap((i) => i.args.split(/\s+/)));
+    expect(Object.keys(MALLOC_ENV).length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(MALLOC_ENV)) expect(env).toContain(`${name}=${value}`);
   });
 
   it('probes /healthz on HTTP_PORT', () => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import {
   boundedDamerau,
   EmailLists,
   loadEmailLists,
+  mailcheckerDomains,
   packagedListSources,
   readDomainListFile,
 } from '../../src/validation/lists.js';
@@ -69,6 +71,37 @@ describe('packaged lists', () => {
       expect(lists.domainFacts(domain).suggestion).toBeNull();
     },
   );
+});
+
+describe('packaged list sources', () => {
+  const moduleList = () => [
+    ...(createRequire(import.meta.url)('mailchecker') as { blacklist(): Set<string> }).blacklist(),
+  ];
+
+  it("reads mailchecker's domains from its source text, the same as its module's Set", () => {
+    const read = mailcheckerDomains();
+    expect(read.length).toBeGreaterThan(50_000);
+    expect(read).toEqual(moduleList());
+  });
+
+  it('falls back to the module when the source holds no list literal', () => {
+    expect(mailcheckerDomains('module.exports = { blacklist: () => loadedElsewhere };')).toEqual(moduleList());
+    expect(mailcheckerDomains('var blacklist = new Set(["a.example", oops]);')).toEqual(moduleList());
+  });
+
+  it('gives both disposable packages, the providers and the roles', () => {
+    const sources = packagedListSources();
+    const disposable = new Set(sources.disposable);
+    expect(disposable.has('mailinator.com')).toBe(true);
+    // In disposable-email-domains-js, not in mailchecker.
+    const dedJs = createRequire(import.meta.url)(
+      'disposable-email-domains-js/dist/dict/disposable_email_blocklist.json',
+    ) as string[];
+    expect(dedJs.every((d) => disposable.has(d))).toBe(true);
+    expect([...sources.free]).toContain('gmail.com');
+    expect([...sources.typoTargets]).toContain('hotmail.com');
+    expect([...sources.roles]).toContain('admin');
+  });
 });
 
 describe('allow and deny files', () => {

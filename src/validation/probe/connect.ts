@@ -3,8 +3,9 @@
  * nothing is resolved again here), directly or through a SOCKS5 proxy that is asked for
  * that address; bounded by the step timeout and by the probe's deadline.
  */
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
-import { SocksClient } from 'socks';
+import type * as Socks from 'socks';
 import { type FailureKind, ProbeFailure } from './conversation.js';
 
 export interface SmtpProxy {
@@ -52,6 +53,8 @@ export async function connectTo(ip: string, options: ConnectOptions, deadline: D
   if (deadline.signal.aborted) throw new ProbeFailure(deadline.kind());
   const { proxy } = options;
   if (proxy !== undefined) {
+    // Loaded with the first proxied probe: without SMTP_PROXY no process needs it.
+    const { SocksClient } = createRequire(import.meta.url)('socks') as typeof Socks;
     const pending = SocksClient.createConnection({
       proxy: {
         host: proxy.host,

@@ -12,8 +12,12 @@
  *   to the next probe for the same address, until it has carried `rcptsPerConnection`
  *   RCPT commands or idled for `idleMs`.
  */
-import { getDomain } from 'tldts';
+import { createRequire } from 'node:module';
+import type * as Tldts from 'tldts';
 import { TokenBucket } from '../token-bucket.js';
+
+// Required, not imported: see lists.ts (an ES import of tldts keeps its source twice).
+const { getDomain } = createRequire(import.meta.url)('tldts') as typeof Tldts;
 
 export interface ProviderLimit {
   concurrency: number;

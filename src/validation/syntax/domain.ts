@@ -2,7 +2,8 @@
  * Domains: UTS #46 (tr46) for the two forms of an IDN, cached, and the LDH host name rules
  * on the A-label form.
  */
-import { toASCII, toUnicode } from 'tr46';
+import { createRequire } from 'node:module';
+import type * as Tr46 from 'tr46';
 import { CH_DOT, CH_HYPHEN, isDigitsAndDots, LDH } from './chars.js';
 import { MAX_DOMAIN_OCTETS, MAX_LABEL_OCTETS } from './result.js';
 
@@ -20,6 +21,13 @@ const UTS46 = {
   transitionalProcessing: false,
   verifyDNSLength: false,
 } as const;
+
+/**
+ * tr46, loaded at the first domain that needs it: its mapping table is ~1 MB of heap that a
+ * stream of plain LDH domains never touches.
+ */
+let tr46: typeof Tr46 | undefined;
+const loadTr46 = (): typeof Tr46 => (tr46 ??= createRequire(import.meta.url)('tr46') as typeof Tr46);
 
 /** The two forms of a domain, or the detail of why UTS #46 refuses it. */
 export type IdnForms = { ascii: string; unicode: string } | { error: string };
@@ -39,6 +47,7 @@ export function idnFormsCached(domain: string): IdnForms {
 }
 
 function idnForms(domain: string): IdnForms {
+  const { toASCII, toUnicode } = loadTr46();
   const ascii = toASCII(domain, UTS46);
   const unicode = ascii === null ? null : toUnicode(ascii, UTS46);
   if (ascii !== null && unicode !== null && !unicode.error) return { ascii, unicode: unicode.domain };

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +132,13 @@ function watch(children: ChildProcess[]): Launched {
 
 /** A Node contender: `node [nodeArgs] script`, configuration only through its environment. */
 export function launchNode(args: string[], env: Record<string, string>): Launched {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // For a diagnosis, e.g. of GC pauses: BENCH_NODE_FLAGS='--trace-gc' BENCH_CHILD_STDOUT=/tmp/gc.txt
+  // (V8 flags after the contender's own, so they win; its stdout appended to the file).
+  const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const at = args.findIndex((a) => !a.startsWith('-'));
+  const argv = at < 0 ? [...args, ...extra] : [...args.slice(0, at), ...extra, ...args.slice(at)];
+  const out = process.env.BENCH_CHILD_STDOUT ? openSync(process.env.BENCH_CHILD_STDOUT, 'a') : 'ignore';
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', out, 'pipe'] });
   return watch([child]);
 }
 
@@ -154,7 +160,7 @@ export function childEnv(vars: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) {
     if (
       v !== undefined &&
-      /^(PARTITION_|GLOBAL_CONCURRENCY|PUBLISH_|COMMIT_|ORDERING$|KAFKA_SESSION|NODE_OPTIONS$)/.test(k)
+      /^(PARTITION_|GLOBAL_CONCURRENCY|PUBLISH_|COMMIT_|FETCH_|ORDERING$|KAFKA_SESSION|NODE_OPTIONS$)/.test(k)
     )
       env[k] = v;
   }

@@ -545,7 +545,12 @@ function launch(o: BenchOptions, run: ContenderRun): Launched {
   const env = contenderEnv(o, run);
   if (run.name === 'pc-copy' || run.name === 'pc-slow') return launchParallelConsumer(run.pcJar!, env);
   if (run.name === 'ours' || run.name === 'ours-eos' || run.name === 'ours-slow' || run.name === 'ours-smtp') {
-    const prof = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [];
+    // BENCH_CPU_PROF_INTERVAL_US: a finer sampling (V8's default is 1000 µs) to see the event
+    // loop's long tasks (bench/profile-stalls.ts).
+    const interval = process.env.BENCH_CPU_PROF_INTERVAL_US;
+    const prof = o.cpuProfileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`, ...(interval ? [`--cpu-prof-interval=${interval}`] : [])]
+      : [];
     if (prof.length) mkdirSync(o.cpuProfileDir!, { recursive: true });
     // With the image's V8 flags and allocator settings: the memory measured is a deployment's.
     return launchNode([...NODE_FLAGS, ...prof, join(ROOT, 'bin', 'email-flow-validator.mjs'), 'run'], {

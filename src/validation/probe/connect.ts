@@ -33,11 +33,21 @@ export type Deadline = { signal: AbortSignal; kind: () => FailureKind; dispose: 
 export function probeDeadline(event: AbortSignal, totalMs: number): Deadline {
   const total = new AbortController();
   const timer = setTimeout(() => total.abort(new ProbeFailure('deadline')), totalMs);
-  const signal = AbortSignal.any([event, total.signal]);
+  // Not AbortSignal.any: it registers the probe's signal, through WeakRefs, with the event's
+  // sources down to the partition's long-lived one, and V8's young-generation GC keeps a
+  // WeakRef's target alive: every probe, with its listeners and what they hold, was promoted to
+  // the old generation, and the scavenges copying them stalled the event loop for 10-20 ms.
+  // A listener removed when the probe ends lets the probe die young.
+  const onEvent = () => total.abort(event.reason);
+  if (event.aborted) onEvent();
+  else event.addEventListener('abort', onEvent, { once: true });
   return {
-    signal,
+    signal: total.signal,
     kind: () => (event.aborted ? 'aborted' : 'deadline'),
-    dispose: () => clearTimeout(timer),
+    dispose: () => {
+      clearTimeout(timer);
+      event.removeEventListener('abort', onEvent);
+    },
   };
 }
 

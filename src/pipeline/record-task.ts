@@ -153,20 +153,29 @@ export class TaskRunner {
   /** Runs the validator under the deadline; a throw becomes a VALIDATION_ERROR, never a crash. */
   private async validate(task: RecordTask): Promise<Outcome> {
     const email = task.event!.email;
+    // The deadline also aborts the event's I/O (queued and in-flight provider requests,
+    // DNS, SMTP): no request starts, and none is paid for, after the event was answered.
+    // Only validations that need I/O come here (validateNow answers the rest). A revoked
+    // partition aborts it too, through a listener removed when the validation ends: not
+    // AbortSignal.any, which ties each record's signal to the partition's long-lived one
+    // through weak references the young-generation collector treats as strong (see
+    // validation/probe/connect.ts), and costs more per record.
+    const deadline = new AbortController();
+    const partition = task.st.abort.signal;
+    const onRevoke = () => deadline.abort(partition.reason);
+    if (partition.aborted) deadline.abort(partition.reason);
+    else partition.addEventListener('abort', onRevoke, { once: true });
     try {
-      // The deadline also aborts the event's I/O (queued and in-flight provider requests,
-      // DNS, SMTP): no request starts, and none is paid for, after the event was answered.
-      // Only validations that need I/O come here (validateNow answers the rest).
-      const deadline = new AbortController();
-      const signal = AbortSignal.any([task.st.abort.signal, deadline.signal]);
       // Check spans (dns, provider, smtp) become children of this record's process span.
-      const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal }));
+      const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal: deadline.signal }));
       return this.judged(task, (await this.deps.deadlines.race(run, deadline)) ?? timeoutVerdict(email));
     } catch (err) {
       if (task.st.revoked) return this.judged(task, timeoutVerdict(email));
       return {
         error: new ProcessorError('VALIDATION_ERROR', `validator failed: ${(err as Error).message}`, { cause: err }),
       };
+    } finally {
+      partition.removeEventListener('abort', onRevoke);
     }
   }
 

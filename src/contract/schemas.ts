@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { RESULT_SCHEMA_FINGERPRINT, writeValidationResult } from './result-encoder.js';
+import { readSignupEvent, SIGNUP_SCHEMA_FINGERPRINT } from './signup-reader.js';
 
 /** schemas/ sits beside src/ and dist/ (this file is in their contract/), so one relative path serves both. */
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas');
@@ -65,6 +66,18 @@ export function encodeSignupEvent(event: SignupEvent): Buffer {
   if (bad.length > 0) throw new TypeError(`not a valid SignupEvent: bad field(s) ${bad.join(', ')}`);
   return signupEventType.toBuffer(event);
 }
+
+/** Whether input values are read by signup-reader.ts (the schema is the one it was written for), not avsc. */
+export const HAND_WRITTEN_SIGNUP_READER =
+  signupEventType.fingerprint('sha256').toString('hex') === SIGNUP_SCHEMA_FINGERPRINT;
+
+/**
+ * A SignupEvent from its Avro binary (raw, no registry framing): all of the value, or an Error
+ * with avsc's message (truncated, trailing data, a bad union index, a long past 2^53).
+ */
+export const decodeSignupEvent: (value: Buffer) => SignupEvent = HAND_WRITTEN_SIGNUP_READER
+  ? readSignupEvent
+  : (value) => signupEventType.fromBuffer(value) as SignupEvent;
 
 export function decodeValidationResult(value: Buffer): ValidationResult {
   return validationResultType.fromBuffer(value) as ValidationResult;

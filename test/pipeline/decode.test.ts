@@ -1,6 +1,7 @@
 import avro from 'avsc';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeSignupEvent, type SignupEvent } from '../../src/contract/schemas.js';
+import { encodeSignupEvent, type SignupEvent, signupEventType } from '../../src/contract/schemas.js';
 import { type DecodeOptions, decodeSignup } from '../../src/pipeline/decode.js';
 
 const rec = { key: Buffer.from('user-1'), timestamp: '1764300000000', topic: 'signups', partition: 3, offset: '42' };
@@ -152,5 +153,76 @@ describe('decodeSignup, hostile addresses', () => {
   it('keeps a pasted trailing newline and a long-but-plausible address for the validator to judge', () => {
     expect(decodeSignup(withEmail('anna@example.com\n'), undefined, rec, opts).ok).toBe(true);
     expect(decodeSignup(withEmail(`${'a'.repeat(300)}@example.com`), undefined, rec, opts).ok).toBe(true);
+  });
+
+  it('refuses addresses by the same rules as the regular expressions, for any string', () => {
+    // The rules as written before the printable-ASCII shortcut: the reference to agree with.
+    const reference = (email: string): string | undefined => {
+      if (email.length === 0) return 'MISSING_EMAIL';
+      if (Buffer.byteLength(email) > 1024) return 'EMAIL_TOO_LONG';
+      if (email.includes('\ufffd') || /\p{Cs}/u.test(email)) return 'INVALID_UTF8';
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule under test.
+      if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(email.trim()))
+        return 'UNSAFE_CHARACTERS';
+      return undefined;
+    };
+    const email = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+      fc.string({
+        unit: fc.constantFrom('a', '@', ' ', '\n', '\t', '\u007f', '\u0085', '\u202e', '\ufffd', 'é', '~'),
+        maxLength: 12,
+      }),
+      fc.integer({ min: 1020, max: 1030 }).map((n) => 'a'.repeat(n)),
+      fc.integer({ min: 250, max: 260 }).map((n) => `${'€'.repeat(n)}a`),
+    );
+    fc.assert(
+      fc.property(email, (e) => {
+        const want = reference(e);
+        const json = decodeSignup(Buffer.from(JSON.stringify({ ...event, email: e })), undefined, rec, opts);
+        expect(json.ok ? undefined : json.error.code).toBe(want);
+        // Avro carries UTF-8: a lone surrogate arrives as U+FFFD, which the reference refuses too.
+        const avroCode = decodeSignup(signupEventType.toBuffer({ ...event, email: e }), undefined, rec, opts);
+        const wire = Buffer.from(e).toString();
+        expect(avroCode.ok ? undefined : avroCode.error.code).toBe(reference(wire));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('dead-letters any corrupted Avro record with AVRO_DECODE or a check code, never throwing', () => {
+    const known = new Set([
+      'AVRO_DECODE',
+      'MISSING_EMAIL',
+      'EMAIL_TOO_LONG',
+      'INVALID_UTF8',
+      'UNSAFE_CHARACTERS',
+      'EVENT_ID_TOO_LONG',
+      'USER_ID_TOO_LONG',
+    ]);
+    const good = encodeSignupEvent(event);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        (flips, cut) => {
+          const bytes = Buffer.from(good);
+          for (const [at, b] of flips) bytes[at % bytes.length] = b;
+          const value = bytes.subarray(0, 1 + (cut % bytes.length));
+          let avscSays: string | undefined;
+          try {
+            signupEventType.fromBuffer(value);
+          } catch (err) {
+            avscSays = (err as Error).message;
+          }
+          const r = decodeSignup(value, { 'content-type': 'application/avro' }, rec, opts);
+          if (avscSays !== undefined) {
+            expect(r).toMatchObject({ ok: false, error: { code: 'AVRO_DECODE' } });
+            expect(r.ok ? '' : r.error.message).toBe(`not a SignupEvent in Avro binary: ${avscSays}`);
+          } else if (!r.ok) expect(known.has(r.error.code)).toBe(true);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -5,17 +5,7 @@
  *   node --import tsx bench/profile-stalls.ts bench/results/profiles/CPU.….cpuprofile [minMs] [top]
  */
 import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import type { CpuProfile, ProfileNode } from './cpu-profile.js';
 
 function label(n: ProfileNode): string {
   const { functionName, url, lineNumber } = n.callFrame;

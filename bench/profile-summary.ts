@@ -4,19 +4,7 @@
  *   node --import tsx bench/profile-summary.ts bench/results/profiles/CPU.….cpuprofile [top]
  */
 import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import type { CpuProfile, ProfileNode } from './cpu-profile.js';
 
 export interface HotSpot {
   name: string;

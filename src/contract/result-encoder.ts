@@ -16,35 +16,11 @@
  * Results are written one after another into a shared slab, each returned as a view of its
  * own bytes; a view covers only bytes written for it, and a slab lives while a result in it does.
  */
+import type { ValidationResult } from './record-types.js';
 import { CHECK_STATUSES, VERDICTS } from './verdicts.js';
 
 /** SHA-256 of the parsing canonical form of the ValidationResult schema this writer follows. */
 export const RESULT_SCHEMA_FINGERPRINT = 'ace8dff6a01b5cfef7a050077b24c0a41ec5ec4a6c91e87b85a460e8cb0a3d7b';
-
-/** What the writer reads: a ValidationResult as schemas.ts types it (kept structural to avoid an import circle). */
-interface ResultLike {
-  eventId: string;
-  userId: string;
-  email: string;
-  normalizedEmail: string;
-  verdict: string;
-  reason?: string | null;
-  flags?: readonly string[];
-  suggestion?: string | null;
-  checks?: readonly {
-    name: string;
-    status: string;
-    reason?: string | null;
-    detail?: string | null;
-    durationMicros: number;
-  }[];
-  sourceRecord: { topic: string; partition: number; offset: number };
-  occurredAt: number;
-  validatedAt: number;
-  durationMicros: number;
-  processorVersion: string;
-  canonicalEmail?: string | null;
-}
 
 const SLAB_BYTES = 64 * 1024;
 let buf = Buffer.allocUnsafe(SLAB_BYTES);
@@ -162,7 +138,7 @@ function arrayEnd(): void {
   buf[pos++] = 0;
 }
 
-function writeResult(r: ResultLike): void {
+function writeResult(r: ValidationResult): void {
   string('eventId', r.eventId);
   string('userId', r.userId);
   string('email', r.email);
@@ -197,7 +173,7 @@ function writeResult(r: ResultLike): void {
 }
 
 /** The result's Avro binary, a view of its own bytes in the shared slab. Throws a TypeError on a value the schema refuses. */
-export function writeValidationResult(result: ResultLike): Buffer {
+export function writeValidationResult(result: ValidationResult): Buffer {
   if (buf.length - pos < 512) {
     buf = Buffer.allocUnsafe(SLAB_BYTES);
     pos = 0;

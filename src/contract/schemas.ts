@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import type { SignupEvent, ValidationResult } from './record-types.js';
 import { RESULT_SCHEMA_FINGERPRINT, writeValidationResult } from './result-encoder.js';
 import { readSignupEvent, SIGNUP_SCHEMA_FINGERPRINT } from './signup-reader.js';
 
@@ -12,44 +13,7 @@ export function loadSchema(name: string): avro.Schema {
   return JSON.parse(readFileSync(join(schemaDir, `${name}.avsc`), 'utf8')) as avro.Schema;
 }
 
-/** The contract with producers: what the input topic carries. */
-export interface SignupEvent {
-  eventId: string;
-  userId: string;
-  email: string;
-  /** Milliseconds since the Unix epoch. */
-  occurredAt: number;
-  source: string | null;
-  locale: string | null;
-}
-
-export interface CheckOutcomeRecord {
-  name: string;
-  status: 'pass' | 'fail' | 'unknown' | 'skipped';
-  reason: string | null;
-  detail: string | null;
-  durationMicros: number;
-}
-
-/** The contract with downstream consumers: what the valid and invalid topics carry. */
-export interface ValidationResult {
-  eventId: string;
-  userId: string;
-  email: string;
-  normalizedEmail: string;
-  verdict: 'deliverable' | 'undeliverable' | 'risky' | 'unknown';
-  reason: string | null;
-  flags: string[];
-  suggestion: string | null;
-  checks: CheckOutcomeRecord[];
-  sourceRecord: { topic: string; partition: number; offset: number };
-  occurredAt: number;
-  validatedAt: number;
-  durationMicros: number;
-  processorVersion: string;
-  /** Lower-case A-label domain; null if unparsable (optional: absent in results of older versions). */
-  canonicalEmail?: string | null;
-}
+export type { CheckOutcomeRecord, SignupEvent, ValidationResult } from './record-types.js';
 
 // Timestamps stay plain longs (milliseconds) in JavaScript: avsc then needs no logical-type
 // classes and the values compare and serialise cheaply.

@@ -19,19 +19,10 @@
  * The reader is only used while the schema's parsing canonical form is the one it was written
  * for (SIGNUP_SCHEMA_FINGERPRINT); otherwise `decodeSignupEvent` (schemas.ts) keeps to avsc.
  */
+import type { SignupEvent } from './record-types.js';
 
 /** SHA-256 of the parsing canonical form of the SignupEvent schema this reader follows. */
 export const SIGNUP_SCHEMA_FINGERPRINT = '25f055aa52cdfdca8ea409770a214acf8394247dbf2d1ab46c8d4f5572b244f9';
-
-/** What the reader returns: a SignupEvent as schemas.ts types it (kept structural to avoid an import circle). */
-export interface SignupLike {
-  eventId: string;
-  userId: string;
-  email: string;
-  occurredAt: number;
-  source: string | null;
-  locale: string | null;
-}
 
 /** Node's Buffer methods avsc itself uses; not in @types/node. */
 type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string };
@@ -134,7 +125,7 @@ function readSafeLong(): number {
  * The SignupEvent in `value`, all of it: throws an Error with avsc's message ("truncated
  * buffer", "trailing data", "invalid union index: N", "potential precision loss") otherwise.
  */
-export function readSignupEvent(value: Buffer): SignupLike {
+export function readSignupEvent(value: Buffer): SignupEvent {
   buf = value as NodeBuffer;
   pos = 0;
   try {

@@ -22,6 +22,7 @@
  */
 import { createRequire } from 'node:module';
 import { CODECS, codecName, DecompressError, decompress } from './compression.js';
+import { kafkajsMismatch } from './kafkajs-module.js';
 import {
   addInteger,
   type BatchContext,
@@ -38,7 +39,6 @@ import {
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
 const FETCH_MESSAGES_MODULE = 'kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js';
@@ -246,9 +246,8 @@ export type InstallOutcome = 'installed' | 'already' | 'skipped';
  */
 export function installBatchDecoder(next: Partial<DecoderLimits> = {}): { outcome: InstallOutcome; reason?: string } {
   setDecoderLimits(next);
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the decoder matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the decoder');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const batchPath = require.resolve(BATCH_MODULE);
   if (require.cache[batchPath]?.exports === decodeRecordBatch) return { outcome: 'already' };
   if (require.cache[require.resolve(FETCH_MESSAGES_MODULE)])

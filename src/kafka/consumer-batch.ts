@@ -12,11 +12,10 @@
  * before KafkaJS), as producer-grouping.ts does.
  */
 import { createRequire } from 'node:module';
-import { freshKafkajsModule } from './kafkajs-module.js';
+import { freshKafkajsModule, kafkajsMismatch } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const BATCH_MODULE = 'kafkajs/src/consumer/batch.js';
 const CONSUMER_GROUP_MODULE = 'kafkajs/src/consumer/consumerGroup.js';
 const LONG_MODULE = 'kafkajs/src/utils/long.js';
@@ -87,9 +86,8 @@ export function batchClass(Original: BatchClass, Long: LongStatic, filterAborted
 const INSTALLED = Symbol('efv.consumerBatch');
 
 function install(): { outcome: 'installed' | 'skipped'; reason?: string } {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the consumer batch matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the consumer batch');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const path = require.resolve(BATCH_MODULE);
   const cached = require.cache[path]?.exports as { [INSTALLED]?: true } | undefined;
   if (cached?.[INSTALLED]) return { outcome: 'installed' };

@@ -29,10 +29,10 @@
  * expose: `consumerGeneration` finds it through a wrapper around `joinAndSync`.
  */
 import { createRequire } from 'node:module';
+import { kafkajsMismatch } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const TXN_OFFSET_COMMIT = 28;
 const OFFSET_FETCH = 9;
 export const TXN_OFFSET_COMMIT_VERSION = 3;
@@ -325,9 +325,8 @@ export type FencingInstall = { outcome: 'installed' | 'already' } | { outcome: '
  * written against: any other is refused (exactly-once then cannot be fenced).
  */
 export function installGroupFencing(): FencingInstall {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}; the fencing requests match ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the fencing requests');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const { requests } = require('kafkajs/src/protocol/requests/index.js') as {
     requests: Record<string, Versioned>;
   };

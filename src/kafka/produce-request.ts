@@ -16,12 +16,12 @@
  * (client.ts imports it before KafkaJS), as producer-grouping.ts does.
  */
 import { createRequire } from 'node:module';
+import { kafkajsMismatch } from './kafkajs-module.js';
 import { writesMeasuredRecords } from './record-batch.js';
 import { encodeRecord, measureRecord } from './record-encoder.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 const PRODUCE_VERSIONS_MODULES = [4, 5, 6, 7].map((v) => `kafkajs/src/protocol/requests/produce/v${v}/request.js`);
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
@@ -217,11 +217,9 @@ export function requestFramer(Encoder: EncoderClass) {
 export type InstallOutcome = 'installed' | 'already' | 'skipped';
 
 const FRAMER = Symbol('efv.requestFramer');
-const versionMatches = () => (require('kafkajs/package.json') as { version: string }).version === KAFKAJS_VERSION;
-
 function installFraming(): { outcome: 'installed' | 'skipped'; reason?: string } {
-  if (!versionMatches())
-    return { outcome: 'skipped', reason: `the request framing matches KafkaJS ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the request framing');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const path = require.resolve(REQUEST_MODULE);
   if (require.cache[path]?.exports?.[FRAMER]) return { outcome: 'installed' };
   if (require.cache[require.resolve(CONNECTION_MODULE)])
@@ -244,8 +242,8 @@ let installedProduce: unknown;
  * request module.
  */
 export function installProduceRequest(): { outcome: InstallOutcome; reason?: string } {
-  if (!versionMatches())
-    return { outcome: 'skipped', reason: `the produce request encoder matches KafkaJS ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the produce request encoder');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const path = require.resolve(PRODUCE_V3_MODULE);
   if (installedProduce && require.cache[path]?.exports === installedProduce) return { outcome: 'already' };
   if (require.cache[path] || PRODUCE_VERSIONS_MODULES.some((m) => require.cache[require.resolve(m)]))

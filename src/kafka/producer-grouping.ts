@@ -10,11 +10,10 @@
  * loaded it is too late, and `groupingOutcome` says so.
  */
 import { createRequire } from 'node:module';
-import { freshKafkajsModule } from './kafkajs-module.js';
+import { freshKafkajsModule, kafkajsMismatch } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const GROUPING_MODULE = 'kafkajs/src/producer/groupMessagesPerPartition.js';
 const SEND_MESSAGES_MODULE = 'kafkajs/src/producer/sendMessages.js';
 
@@ -43,9 +42,8 @@ export function groupMessagesPerPartition<M>({
 }
 
 function install(): { outcome: 'installed' | 'skipped'; reason?: string } {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the grouping matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the grouping');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const path = require.resolve(GROUPING_MODULE);
   if (require.cache[path]?.exports === groupMessagesPerPartition) return { outcome: 'installed' };
   if (require.cache[require.resolve(SEND_MESSAGES_MODULE)])

@@ -16,11 +16,11 @@
  * were written against.
  */
 import { createRequire } from 'node:module';
+import { kafkajsMismatch } from './kafkajs-module.js';
 import { MeasuredRecord } from './record-encoder.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const BATCH_MODULE = 'kafkajs/src/protocol/recordBatch/v0/index.js';
 const CRC_MODULE = 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
 const ENCODER_MODULE = 'kafkajs/src/protocol/encoder.js';
@@ -167,9 +167,8 @@ let installed: { RecordBatch: RecordBatchFn; MAGIC_BYTE: number } | undefined;
  * already loaded KafkaJS's record batch module.
  */
 export function installRecordBatchEncoder(): { outcome: InstallOutcome; reason?: string } {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the batch encoder matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the batch encoder');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const batchPath = require.resolve(BATCH_MODULE);
   if (installed && require.cache[batchPath]?.exports === installed) return { outcome: 'already' };
   if (require.cache[batchPath])

@@ -14,7 +14,7 @@
  * for the KafkaJS version it was written against.
  */
 import { createRequire } from 'node:module';
-import { freshKafkajsModule } from './kafkajs-module.js';
+import { freshKafkajsModule, kafkajsMismatch } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,7 +34,6 @@ export interface RecordInput {
   headers?: Record<string, HeaderValue | HeaderValue[]>;
 }
 
-const KAFKAJS_VERSION = '2.2.4';
 const RECORD_MODULE = 'kafkajs/src/protocol/recordBatch/record/v0/index.js';
 const PRODUCE_V3_MODULE = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 
@@ -269,9 +268,8 @@ export type InstallOutcome = 'installed' | 'already' | 'skipped';
  * producer already loaded KafkaJS's record encoder.
  */
 export function installRecordEncoder(): { outcome: InstallOutcome; reason?: string } {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the encoder matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the encoder');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const recordPath = require.resolve(RECORD_MODULE);
   const cached = require.cache[recordPath];
   if (cached?.exports === encodeRecord) return { outcome: 'already' };

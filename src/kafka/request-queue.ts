@@ -7,10 +7,10 @@
  * the class's prototype, so it holds whenever KafkaJS was loaded.
  */
 import { createRequire } from 'node:module';
+import { kafkajsMismatch } from './kafkajs-module.js';
 
 const require = createRequire(import.meta.url);
 
-const KAFKAJS_VERSION = '2.2.4';
 const REQUEST_QUEUE_MODULE = 'kafkajs/src/network/requestQueue/index.js';
 /** KafkaJS's CHECK_PENDING_REQUESTS_INTERVAL (ms). */
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
@@ -36,9 +36,8 @@ function scheduleCheckPendingRequests(this: RequestQueueState): void {
 }
 
 export function installRequestQueueTimer(): { outcome: 'installed' | 'skipped'; reason?: string } {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_VERSION)
-    return { outcome: 'skipped', reason: `KafkaJS ${version}, the timer fix matches ${KAFKAJS_VERSION}` };
+  const mismatch = kafkajsMismatch('the timer fix');
+  if (mismatch) return { outcome: 'skipped', reason: mismatch };
   const RequestQueue = require(REQUEST_QUEUE_MODULE) as { prototype: Record<string, unknown> };
   RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
   return { outcome: 'installed' };

@@ -118,16 +118,21 @@ export class TaskRunner {
     task.event = decoded.value;
     const { scheduler } = st;
     // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
-    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows (an
-    // idle partition allows it for any key, whose string is then not needed).
-    if (deps.validator.validateNow && (scheduler.idle() || scheduler.canRunNow(keyOf(message)))) {
+    // it needs no semaphore slot or deadline: it is routed now, when the ordering allows. An
+    // idle partition allows it for any key, so the key's string is built only when needed,
+    // and once.
+    const idle = scheduler.idle();
+    const key = idle && deps.validator.validateNow ? undefined : keyOf(message);
+    if (deps.validator.validateNow && (idle || scheduler.canRunNow(key ?? null))) {
       const now = this.validateNow(task);
       if (now !== undefined) {
         this.finish(task, this.judged(task, now));
         return;
       }
     }
-    scheduler.schedule(keyOf(message), () => this.run(task)).catch((err: unknown) => deps.failed(err as Error));
+    scheduler
+      .schedule(key === undefined ? keyOf(message) : key, () => this.run(task))
+      .catch((err: unknown) => deps.failed(err as Error));
   }
 
   private async run(task: RecordTask): Promise<void> {

@@ -1,7 +1,6 @@
 import {
   type Context,
   INVALID_SPAN_CONTEXT,
-  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -25,6 +24,7 @@ import {
   sendAttributes,
   sendSpanName,
 } from './semconv.js';
+import { tracerProviderRegistered } from './tracer-registered.js';
 
 /**
  * The span of every record while no tracing SDK is registered: one shared no-op instead of
@@ -40,9 +40,7 @@ export interface TracedRecord {
 
 /** Whether spans can be recorded: a tracer was given, or an SDK registered a provider. */
 function tracingRegistered(explicit: Tracer | undefined): boolean {
-  if (explicit) return true;
-  const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('email-flow-validator') !== undefined;
+  return explicit !== undefined || tracerProviderRegistered();
 }
 
 /** The `process` span of each consumed record and the `send` span of its output. */

@@ -17,7 +17,6 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import {
   type Attempt,
   attemptDetail,
@@ -30,16 +29,6 @@ import {
 export type ToThread = [op: 0, id: number, body: string] | [op: 1, id: number] | [op: 2];
 /** Thread → main: a request's attempt (null: it was cancelled) and how long it took once started (null: never started). */
 export type FromThread = [id: number, attempt: Attempt | null, durationMs: number | null];
-
-// A provider without delegate hands out the API's no-op provider, the same object every time.
-const NO_OP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
-
-/** Whether an OpenTelemetry SDK is registered (its undici instrumentation sees only this thread). Cheap: asked per request. */
-export function tracingActive(): boolean {
-  const registered = trace.getTracerProvider();
-  const delegate = registered instanceof ProxyTracerProvider ? registered.getDelegate() : registered;
-  return delegate !== NO_OP_TRACER_PROVIDER;
-}
 
 // The thread's module sits next to this one: .js when compiled, .ts from the source (then
 // loaded through tsx, which the thread registers for itself: module hooks are per thread).

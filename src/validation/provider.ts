@@ -6,11 +6,13 @@
  * verdicts per address (provider-cache.ts). The API key is sent only in the header and never
  * appears in errors or details.
  */
+
+import { tracerProviderRegistered } from '../telemetry/tracer-registered.js';
 import { type BreakerState, CircuitBreaker } from './circuit-breaker.js';
 import { VerdictCache } from './provider-cache.js';
 import type { ProviderAnswer } from './provider-contract.js';
 import { type Attempt, LocalTransport, type ProviderTransport, type TransportOptions } from './provider-http.js';
-import { ThreadTransport, tracingActive } from './provider-thread.js';
+import { ThreadTransport } from './provider-thread.js';
 import { sleep, TokenBucket } from './token-bucket.js';
 import type { Reason } from './types.js';
 
@@ -76,7 +78,7 @@ export class ProviderClient {
       onRequest: options.onRequest,
     };
     this.transportOptions = transport;
-    const thread = options.ownThread ?? !tracingActive();
+    const thread = options.ownThread ?? !tracerProviderRegistered();
     this.followTracing = options.ownThread === undefined && thread;
     this.transport = thread ? new ThreadTransport(transport) : new LocalTransport(transport);
     this.bucket = new TokenBucket(options.ratePerSecond, options.burst);
@@ -167,7 +169,7 @@ export class ProviderClient {
    * later) moves the next requests here; those in flight on the thread finish there.
    */
   private currentTransport(): ProviderTransport {
-    if (this.followTracing && tracingActive()) {
+    if (this.followTracing && tracerProviderRegistered()) {
       this.followTracing = false;
       this.retired = this.transport;
       this.transport = new LocalTransport(this.transportOptions);

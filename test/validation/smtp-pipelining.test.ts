@@ -1,10 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
-import { MxResolver } from '../../src/validation/dns.js';
-import { parseDnsServer } from '../../src/validation/dns-transport.js';
-import { SmtpProber } from '../../src/validation/smtp.js';
-import { startRaw } from './smtp-servers.js';
+import { loopbackProber, startRaw } from './smtp-servers.js';
 
 /**
  * Probes pipelined on one connection (RFC 2920): when the server offers PIPELINING, the
@@ -77,29 +74,8 @@ afterAll(async () => {
   await dns?.close();
 });
 
-function prober(overrides: Partial<ConstructorParameters<typeof SmtpProber>[0]> = {}) {
-  return new SmtpProber(
-    {
-      helo: 'probe.test',
-      from: '',
-      port: server.port,
-      timeoutMs: 5000,
-      catchAllCheck: false,
-      allowPrivateNetworks: true,
-      conversationTimeoutMs: 30_000,
-      defaultProviderLimit: { concurrency: 1, ratePerMinute: 1_000_000 },
-      ...overrides,
-    },
-    new MxResolver({
-      servers: [parseDnsServer(dns.address)],
-      timeoutMs: 1000,
-      tries: 2,
-      cacheSize: 100,
-      minTtlSeconds: 60,
-      maxTtlSeconds: 600,
-      maxNegativeTtlSeconds: 60,
-    }),
-  );
+function prober(overrides: Parameters<typeof loopbackProber>[2] = {}) {
+  return loopbackProber(server.port, dns.address, overrides);
 }
 
 const hosts = [{ exchange: 'mx.pipe.test', preference: 10 }];

@@ -6,6 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { MxResolver } from '../../src/validation/dns.js';
+import { parseDnsServer } from '../../src/validation/dns-transport.js';
+import { SmtpProber } from '../../src/validation/smtp.js';
 
 export interface Counted {
   host: string;
@@ -117,4 +120,38 @@ export async function startRaw(
   });
   out.port = (server.address() as AddressInfo).port;
   return out;
+}
+
+/**
+ * A prober for one mail server on `port` whose MX records the DNS server at `dnsAddress`
+ * serves: one connection at a time to its provider, no catch-all probe, private addresses
+ * allowed (everything is on loopback).
+ */
+export function loopbackProber(
+  port: number,
+  dnsAddress: string,
+  overrides: Partial<ConstructorParameters<typeof SmtpProber>[0]> = {},
+): SmtpProber {
+  return new SmtpProber(
+    {
+      helo: 'probe.test',
+      from: '',
+      port,
+      timeoutMs: 5000,
+      catchAllCheck: false,
+      allowPrivateNetworks: true,
+      conversationTimeoutMs: 30_000,
+      defaultProviderLimit: { concurrency: 1, ratePerMinute: 1_000_000 },
+      ...overrides,
+    },
+    new MxResolver({
+      servers: [parseDnsServer(dnsAddress)],
+      timeoutMs: 1000,
+      tries: 2,
+      cacheSize: 100,
+      minTtlSeconds: 60,
+      maxTtlSeconds: 600,
+      maxNegativeTtlSeconds: 60,
+    }),
+  );
 }

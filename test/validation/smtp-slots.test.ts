@@ -1,10 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDnsServer, startLocalDnsServer } from '../../src/sim/local-dns-server.js';
-import { MxResolver } from '../../src/validation/dns.js';
-import { parseDnsServer } from '../../src/validation/dns-transport.js';
-import { SmtpProber } from '../../src/validation/smtp.js';
-import { startRaw } from './smtp-servers.js';
+import { loopbackProber, startRaw } from './smtp-servers.js';
 
 /**
  * A provider's slot is free once its connection is gone, not when QUIT is sent: the server
@@ -58,29 +55,10 @@ afterAll(async () => {
 
 describe('provider slots', () => {
   it('a connection that is closing still holds its slot until it is gone', async () => {
-    const p = new SmtpProber(
-      {
-        helo: 'probe.test',
-        from: '',
-        port: server.port,
-        timeoutMs: 5000,
-        catchAllCheck: false,
-        allowPrivateNetworks: true,
-        conversationTimeoutMs: 30_000,
-        defaultProviderLimit: { concurrency: 1, ratePerMinute: 1_000_000 },
-        // Every probe retires its connection: QUIT, then the next one may connect.
-        rcptsPerConnection: 1,
-      },
-      new MxResolver({
-        servers: [parseDnsServer(dns.address)],
-        timeoutMs: 1000,
-        tries: 2,
-        cacheSize: 100,
-        minTtlSeconds: 60,
-        maxTtlSeconds: 600,
-        maxNegativeTtlSeconds: 60,
-      }),
-    );
+    const p = loopbackProber(server.port, dns.address, {
+      // Every probe retires its connection: QUIT, then the next one may connect.
+      rcptsPerConnection: 1,
+    });
     const never = new AbortController().signal;
     const answers = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>

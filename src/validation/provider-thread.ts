@@ -25,6 +25,15 @@ import {
   type TransportOptions,
 } from './provider-http.js';
 
+/**
+ * Cancelled request ids, by `id & CANCEL_MASK`, shared with the thread: a cancel takes effect
+ * at once, not when its message arrives (the thread may free a slot and start the request
+ * meanwhile, after its event was answered). A slot holds the last id cancelled in it; the
+ * message still follows, for requests already running.
+ */
+export const CANCEL_SLOTS = 1 << 16;
+export const CANCEL_MASK = CANCEL_SLOTS - 1;
+
 /** Main → thread: post a body, cancel a request, or close. */
 export type ToThread = [op: 0, id: number, body: string] | [op: 1, id: number] | [op: 2];
 /** Thread → main: a request's attempt (null: it was cancelled) and how long it took once started (null: never started). */
@@ -57,6 +66,7 @@ export class ThreadTransport implements ProviderTransport {
   private outbox: ToThread[] = [];
   private flushing = false;
   private nextId = 1;
+  private readonly cancelled = new Int32Array(new SharedArrayBuffer(4 * CANCEL_SLOTS));
   /** Once the thread failed (or was closed): the requests go on on this thread. */
   private fallback: LocalTransport | undefined;
   private closing = false;
@@ -69,7 +79,7 @@ export class ThreadTransport implements ProviderTransport {
   ) {
     const { onRequest: _, ...settings } = options;
     const tsx = FROM_SOURCE ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href : null;
-    this.thread = new Worker(BOOT, { eval: true, workerData: { entry, tsx, settings } });
+    this.thread = new Worker(BOOT, { eval: true, workerData: { entry, tsx, settings, cancelled: this.cancelled } });
     this.thread.on('message', (batch: FromThread[]) => this.receive(batch));
     this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
     // A thread that cannot start (a bundler left its module behind) or fails is not fatal:
@@ -90,6 +100,7 @@ export class ThreadTransport implements ProviderTransport {
     const id = this.nextId++;
     return new Promise<Attempt>((resolve, reject) => {
       const onAbort = () => {
+        Atomics.store(this.cancelled, id & CANCEL_MASK, id | 0);
         this.pending.delete(id);
         this.send([1, id]);
         reject(signal.reason);

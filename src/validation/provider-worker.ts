@@ -6,10 +6,13 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Attempt, ProviderHttp, type ProviderHttpOptions } from './provider-http.js';
-import type { FromThread, ToThread } from './provider-thread.js';
+import { CANCEL_MASK, type FromThread, type ToThread } from './provider-thread.js';
 
 const port = parentPort!;
-const settings = (workerData as { settings: ProviderHttpOptions & { concurrency: number } }).settings;
+const { settings, cancelled } = workerData as {
+  settings: ProviderHttpOptions & { concurrency: number };
+  cancelled: Int32Array;
+};
 const http = new ProviderHttp(settings);
 
 interface Job {
@@ -44,8 +47,9 @@ function reply(r: FromThread): void {
 function startWhatFits(): void {
   while (running.size < settings.concurrency && head < queue.length) {
     const job = queue[head++]!;
-    if (job.cancelled) continue;
     waiting.delete(job.id);
+    // Cancelled by the processor's thread, possibly before its message got here.
+    if (job.cancelled || Atomics.load(cancelled, job.id & CANCEL_MASK) === (job.id | 0)) continue;
     start(job);
   }
   if (head > 1024 && head * 2 > queue.length) {

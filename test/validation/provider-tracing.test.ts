@@ -6,7 +6,7 @@
  */
 import { context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
@@ -58,9 +58,21 @@ describe('ProviderClient and tracing registered after it was made', () => {
         },
       );
       const parents = [await checkInSpan(c, 'after1@example.com'), await checkInSpan(c, 'after2@example.com')];
-      const httpSpans = exporter.getFinishedSpans().filter((s) => s.name !== 'check provider');
-      expect(httpSpans.map((s) => s.parentSpanContext?.spanId).sort()).toEqual(parents.sort());
-      expect(httpSpans.every((s) => s.attributes['http.request.method'] === 'POST')).toBe(true);
+      const httpSpans = () => exporter.getFinishedSpans().filter((s) => s.name !== 'check provider');
+      // The SDK exports a span once its resource's attributes are settled, which may be a
+      // moment after the span ended.
+      await vi.waitFor(
+        () =>
+          expect(
+            httpSpans()
+              .map((s) => s.parentSpanContext?.spanId)
+              .sort(),
+          ).toEqual(parents.sort()),
+        {
+          timeout: 5000,
+        },
+      );
+      expect(httpSpans().every((s) => s.attributes['http.request.method'] === 'POST')).toBe(true);
       expect(server.requests.map((r) => r.body.email)).toEqual([
         'before@example.com',
         'after1@example.com',

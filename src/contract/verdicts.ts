@@ -18,6 +18,10 @@ import {
   VERDICTS,
   type VerdictKind,
 } from '../validation/types.js';
+import type {
+  CheckOutcomeRecord as CheckRecordFields,
+  ValidationResult as ResultRecordFields,
+} from './record-types.js';
 
 export type { CheckStatus, Flag, Reason, VerdictKind };
 export { FLAGS, REASONS, RISKY_REASONS, UNDELIVERABLE_REASONS, UNKNOWN_REASONS, VERDICTS };
@@ -95,29 +99,17 @@ export type VerdictReason =
   | { verdict: 'risky'; reason: RiskyReason }
   | { verdict: 'unknown'; reason: UnknownReason };
 
-/** One check's outcome as a result record carries it. */
-export interface CheckOutcomeRecord {
-  name: string;
+/** One check's outcome as a result record carries it, its status and reason typed to their lists. */
+export type CheckOutcomeRecord = Omit<CheckRecordFields, 'status' | 'reason'> & {
   status: CheckStatus;
   reason: Reason | null;
-  detail: string | null;
-  durationMicros: number;
-}
+};
 
-interface ValidationResultFields {
-  eventId: string;
-  userId: string;
-  email: string;
-  normalizedEmail: string;
+/** The result record's fields (record-types.ts, as the schema has them), with flags and checks typed. */
+type ValidationResultFields = Omit<ResultRecordFields, 'verdict' | 'reason' | 'flags' | 'checks'> & {
   flags: Flag[];
-  suggestion: string | null;
   checks: CheckOutcomeRecord[];
-  sourceRecord: { topic: string; partition: number; offset: number };
-  occurredAt: number;
-  validatedAt: number;
-  durationMicros: number;
-  processorVersion: string;
-}
+};
 
 /**
  * The contract with downstream consumers: what the valid and invalid topics carry, a union

@@ -16,7 +16,9 @@
  * Results are written one after another into a shared slab, each returned as a view of its
  * own bytes; a view covers only bytes written for it, and a slab lives while a result in it does.
  */
-import type { ValidationResult } from './record-types.js';
+import type { Verdict } from '../validation/types.js';
+import { PROCESSOR_VERSION } from '../version.js';
+import type { CheckOutcomeRecord, SignupEvent, ValidationResult } from './record-types.js';
 import { CHECK_STATUSES, VERDICTS } from './verdicts.js';
 
 /** SHA-256 of the parsing canonical form of the ValidationResult schema this writer follows. */
@@ -138,33 +140,51 @@ function arrayEnd(): void {
   buf[pos++] = 0;
 }
 
-function writeResult(r: ValidationResult): void {
-  string('eventId', r.eventId);
-  string('userId', r.userId);
-  string('email', r.email);
-  string('normalizedEmail', r.normalizedEmail);
-  symbol('verdict', VERDICT_INDEX, r.verdict);
-  optionalString('reason', r.reason);
-  const flags = r.flags ?? [];
+/** eventId, userId, email: the same names in a SignupEvent and a ValidationResult. */
+function writeIds(ids: Pick<ValidationResult, 'eventId' | 'userId' | 'email'>): void {
+  string('eventId', ids.eventId);
+  string('userId', ids.userId);
+  string('email', ids.email);
+}
+
+/** verdict, reason, flags, suggestion: the same names in a Verdict and a ValidationResult. */
+function writeJudgement(j: Pick<ValidationResult, 'verdict' | 'reason' | 'flags' | 'suggestion'>): void {
+  symbol('verdict', VERDICT_INDEX, j.verdict);
+  optionalString('reason', j.reason);
+  const flags = j.flags ?? [];
   const nFlags = arrayStart('flags', flags);
   for (let i = 0; i < nFlags; i++) string('flags[]', flags[i]);
   arrayEnd();
-  optionalString('suggestion', r.suggestion);
+  optionalString('suggestion', j.suggestion);
+}
+
+function writeCheck(c: Omit<CheckOutcomeRecord, 'durationMicros'>, durationMicros: number): void {
+  string('checks[].name', c.name);
+  symbol('checks[].status', STATUS_INDEX, c.status);
+  optionalString('checks[].reason', c.reason);
+  optionalString('checks[].detail', c.detail);
+  long('checks[].durationMicros', durationMicros);
+}
+
+function writeSource(topic: unknown, partition: unknown, offset: unknown): void {
+  string('sourceRecord.topic', topic);
+  int('sourceRecord.partition', partition);
+  long('sourceRecord.offset', offset);
+}
+
+function writeResult(r: ValidationResult): void {
+  writeIds(r);
+  string('normalizedEmail', r.normalizedEmail);
+  writeJudgement(r);
   const checks = r.checks ?? [];
   const nChecks = arrayStart('checks', checks);
   for (let i = 0; i < nChecks; i++) {
     const c = checks[i]!;
-    string('checks[].name', c.name);
-    symbol('checks[].status', STATUS_INDEX, c.status);
-    optionalString('checks[].reason', c.reason);
-    optionalString('checks[].detail', c.detail);
-    long('checks[].durationMicros', c.durationMicros);
+    writeCheck(c, c.durationMicros);
   }
   arrayEnd();
   const src = r.sourceRecord;
-  string('sourceRecord.topic', src.topic);
-  int('sourceRecord.partition', src.partition);
-  long('sourceRecord.offset', src.offset);
+  writeSource(src.topic, src.partition, src.offset);
   long('occurredAt', r.occurredAt);
   long('validatedAt', r.validatedAt);
   long('durationMicros', r.durationMicros);
@@ -172,13 +192,62 @@ function writeResult(r: ValidationResult): void {
   optionalString('canonicalEmail', r.canonicalEmail);
 }
 
-/** The result's Avro binary, a view of its own bytes in the shared slab. Throws a TypeError on a value the schema refuses. */
-export function writeValidationResult(result: ValidationResult): Buffer {
+/** Where a result's event was read, with the offset as Kafka hands it. */
+export interface ResultSource {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * The fields of the ValidationResult that `validationResultOf` (src/pipeline/records.ts) makes
+ * of an event and its verdict, read where they are: no result object, no array of check
+ * records, no sourceRecord object per result.
+ */
+function writeVerdict(
+  event: SignupEvent,
+  verdict: Verdict,
+  src: ResultSource,
+  validatedAt: number,
+  durationMicros: number,
+): void {
+  writeIds(event);
+  string('normalizedEmail', verdict.normalized);
+  writeJudgement(verdict);
+  const checks = verdict.checks;
+  const nChecks = arrayStart('checks', checks);
+  for (let i = 0; i < nChecks; i++) {
+    const c = checks[i]!;
+    writeCheck(c, Math.round(c.durationMs * 1000));
+  }
+  arrayEnd();
+  writeSource(src.topic, src.partition, Number(src.offset));
+  long('occurredAt', event.occurredAt);
+  long('validatedAt', validatedAt);
+  long('durationMicros', durationMicros);
+  string('processorVersion', PROCESSOR_VERSION);
+  optionalString('canonicalEmail', verdict.canonical ?? null);
+}
+
+/** Starts a result in the slab (a new slab when this one is nearly full). */
+function begin(): void {
   if (buf.length - pos < 512) {
     buf = Buffer.allocUnsafe(SLAB_BYTES);
     pos = 0;
   }
   start = pos;
+}
+
+/** The view of the result just written. */
+function finish(): Buffer {
+  const out = buf.subarray(start, pos);
+  start = pos;
+  return out;
+}
+
+/** The result's Avro binary, a view of its own bytes in the shared slab. Throws a TypeError on a value the schema refuses. */
+export function writeValidationResult(result: ValidationResult): Buffer {
+  begin();
   try {
     writeResult(result);
   } catch (err) {
@@ -186,7 +255,28 @@ export function writeValidationResult(result: ValidationResult): Buffer {
     pos = start;
     throw err;
   }
-  const out = buf.subarray(start, pos);
-  start = pos;
-  return out;
+  return finish();
+}
+
+/**
+ * The bytes `writeValidationResult(validationResultOf(event, verdict, src, validatedAt, durationMicros))`
+ * writes
+ * (test/pipeline/records.test.ts compares them), without the result object in between: the
+ * processor's path for every judged record. Throws a TypeError on a value the schema refuses.
+ */
+export function writeVerdictResult(
+  event: SignupEvent,
+  verdict: Verdict,
+  src: ResultSource,
+  validatedAt: number,
+  durationMicros: number,
+): Buffer {
+  begin();
+  try {
+    writeVerdict(event, verdict, src, validatedAt, durationMicros);
+  } catch (err) {
+    pos = start;
+    throw err;
+  }
+  return finish();
 }

@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { CONTENT_TYPE_HEADER } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
 import { decodeSignupEvent, type SignupEvent } from '../contract/schemas.js';
@@ -163,21 +163,20 @@ function checkEvent(e: SignupEvent): ProcessorError | undefined {
 }
 
 /** The event, or why it is refused: the email checks first, then the id lengths. */
-function checked(e: SignupEvent, maxIdBytes: number): Result<SignupEvent> {
-  const error = checkEvent(e) ?? checkIds(e, maxIdBytes);
-  return error ? fail(error) : ok(e);
+function checked(e: SignupEvent, maxIdBytes: number): SignupEvent | ProcessorError {
+  return checkEvent(e) ?? checkIds(e, maxIdBytes) ?? e;
 }
 
-function decodeAvro(value: Buffer, maxIdBytes: number): Result<SignupEvent> {
+function decodeAvro(value: Buffer, maxIdBytes: number): SignupEvent | ProcessorError {
   let event: SignupEvent;
   try {
     // Rejects truncated values and trailing bytes, which catches most records written with
     // another schema as well.
     event = decodeSignupEvent(value);
   } catch (err) {
-    return fail(
-      new ProcessorError('AVRO_DECODE', `not a SignupEvent in Avro binary: ${(err as Error).message}`, { cause: err }),
-    );
+    return new ProcessorError('AVRO_DECODE', `not a SignupEvent in Avro binary: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return checked(event, maxIdBytes);
 }
@@ -196,28 +195,33 @@ function optionalString(
 /** ECMA-262 §21.4.1.1: the time values a Date can hold. */
 const MAX_TIME_MS = 8.64e15;
 
-function decodeJson(value: Buffer, rec: RecordContext, maxIdBytes: number): Result<SignupEvent> {
+function decodeJson(
+  value: Buffer,
+  rec: ConsumedRecord,
+  src: RecordSource,
+  maxIdBytes: number,
+): SignupEvent | ProcessorError {
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(value));
   } catch (err) {
-    return fail(new ProcessorError('JSON_DECODE', `not valid UTF-8 JSON: ${(err as Error).message}`, { cause: err }));
+    return new ProcessorError('JSON_DECODE', `not valid UTF-8 JSON: ${(err as Error).message}`, { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return fail(new ProcessorError('JSON_DECODE', 'JSON value is not an object'));
+    return new ProcessorError('JSON_DECODE', 'JSON value is not an object');
   }
   const o = parsed as Record<string, unknown>;
   if (o.email === undefined || o.email === null) {
-    return fail(new ProcessorError('MISSING_EMAIL', 'event has no email field'));
+    return new ProcessorError('MISSING_EMAIL', 'event has no email field');
   }
-  if (typeof o.email !== 'string') return fail(new ProcessorError('MISSING_EMAIL', 'email field is not a string'));
+  if (typeof o.email !== 'string') return new ProcessorError('MISSING_EMAIL', 'email field is not a string');
   // JSON producers are often hand-written: eventId and userId fall back to the record's
   // coordinates and key, so a minimal {"email": …} event still gets a result.
-  const eventId = optionalString(o, 'eventId', `${rec.topic}/${rec.partition}/${rec.offset}`);
+  const eventId = optionalString(o, 'eventId', `${src.topic}/${src.partition}/${src.offset}`);
   const userId = optionalString(o, 'userId', rec.key ? rec.key.toString() : '');
   const source = optionalString(o, 'source', null);
   const locale = optionalString(o, 'locale', null);
-  for (const v of [eventId, userId, source, locale]) if (v instanceof ProcessorError) return fail(v);
+  for (const v of [eventId, userId, source, locale]) if (v instanceof ProcessorError) return v;
   let occurredAt = Number(rec.timestamp);
   if (o.occurredAt !== undefined && o.occurredAt !== null) {
     const t =
@@ -227,15 +231,13 @@ function decodeJson(value: Buffer, rec: RecordContext, maxIdBytes: number): Resu
           ? Date.parse(o.occurredAt)
           : Number.NaN;
     if (!Number.isFinite(t))
-      return fail(new ProcessorError('INVALID_EVENT', 'occurredAt must be epoch milliseconds or an ISO 8601 time'));
+      return new ProcessorError('INVALID_EVENT', 'occurredAt must be epoch milliseconds or an ISO 8601 time');
     occurredAt = Math.trunc(t);
   }
   // The result's Avro long refuses numbers past 2^53: one such event would make publishing
   // throw and stop the processor. A Date's range (±8.64e15 ms) is well inside it.
   if (!(Math.abs(occurredAt) <= MAX_TIME_MS))
-    return fail(
-      new ProcessorError('INVALID_EVENT', 'occurredAt (or the record timestamp) is outside the range of a date'),
-    );
+    return new ProcessorError('INVALID_EVENT', 'occurredAt (or the record timestamp) is outside the range of a date');
   return checked(
     {
       eventId: eventId as string,
@@ -249,6 +251,62 @@ function decodeJson(value: Buffer, rec: RecordContext, maxIdBytes: number): Resu
   );
 }
 
+/** What the decoder reads of a consumed record besides its coordinates. */
+export type ConsumedRecord = Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>;
+/** Where the record was read: named by JSON defaults and by errors. */
+export type RecordSource = Pick<RecordContext, 'topic' | 'partition' | 'offset'>;
+
+/**
+ * Turns a consumed record into a SignupEvent or the typed failure it is dead-lettered with.
+ * Never throws: whatever the bytes, the caller gets something to route. The processor's
+ * form of `decodeSignup`: the record and its coordinates as they are, no object per record.
+ */
+export function decodeRecord(
+  rec: ConsumedRecord,
+  src: RecordSource,
+  options: DecodeOptions,
+): SignupEvent | ProcessorError {
+  const { value, headers } = rec;
+  // Marks set by the batch decoder (src/kafka/batch-decoder.ts) before the value means anything.
+  const batch = undecodableBatch(headers);
+  if (batch) {
+    return new ProcessorError(
+      'UNDECODABLE_BATCH',
+      `record batch of ${src.topic}[${src.partition}] at offsets ${batch.firstOffset}-${batch.lastOffset} (${batch.codec}, ${batch.batchBytes} bytes) could not be decoded: ${batch.reason}`,
+    );
+  }
+  const overflow = headerOverflow(headers);
+  if (overflow) {
+    return new ProcessorError(
+      'TOO_MANY_HEADERS',
+      `record has ${overflow.count} headers in ${overflow.bytes} bytes (first: ${overflow.names.join(', ')}); headers were not kept`,
+    );
+  }
+  const forged = options.retryHeaders?.(src.topic, headers);
+  if (forged) return new ProcessorError('RETRY_HEADERS_INVALID', `retry record headers are invalid: ${forged}`);
+  const maxKeyBytes = options.maxKeyBytes ?? MAX_KEY_BYTES;
+  if (rec.key && rec.key.length > maxKeyBytes) {
+    return new ProcessorError('KEY_TOO_LONG', `record key is ${rec.key.length} bytes, over ${maxKeyBytes}`);
+  }
+  if (value === null || value.length === 0) {
+    return new ProcessorError('NULL_VALUE', 'record value is null or empty (tombstone)');
+  }
+  if (value.length > options.maxMessageBytes) {
+    return new ProcessorError(
+      'OVERSIZED',
+      `record value is ${value.length} bytes, over the ${options.maxMessageBytes} allowed`,
+    );
+  }
+  // With a registry, a leading 0 is the wire format's magic byte (a raw Avro SignupEvent
+  // would need an empty eventId to start with it); JSON never starts with it.
+  const framed = options.registry?.decodeFramed(value);
+  const maxIdBytes = options.maxIdBytes ?? MAX_ID_BYTES;
+  if (framed) return framed.ok ? checked(framed.value, maxIdBytes) : framed.error;
+  const format = formatOf(value, headers, options.format);
+  if (format instanceof ProcessorError) return format;
+  return format === 'json' ? decodeJson(value, rec, src, maxIdBytes) : decodeAvro(value, maxIdBytes);
+}
+
 /**
  * Turns a record value into a SignupEvent or a typed failure. Never throws: whatever the
  * bytes, the caller gets something to route.
@@ -259,48 +317,6 @@ export function decodeSignup(
   rec: RecordContext,
   options: DecodeOptions,
 ): Result<SignupEvent> {
-  // Marks set by the batch decoder (src/kafka/batch-decoder.ts) before the value means anything.
-  const batch = undecodableBatch(headers);
-  if (batch) {
-    return fail(
-      new ProcessorError(
-        'UNDECODABLE_BATCH',
-        `record batch of ${rec.topic}[${rec.partition}] at offsets ${batch.firstOffset}-${batch.lastOffset} (${batch.codec}, ${batch.batchBytes} bytes) could not be decoded: ${batch.reason}`,
-      ),
-    );
-  }
-  const overflow = headerOverflow(headers);
-  if (overflow) {
-    return fail(
-      new ProcessorError(
-        'TOO_MANY_HEADERS',
-        `record has ${overflow.count} headers in ${overflow.bytes} bytes (first: ${overflow.names.join(', ')}); headers were not kept`,
-      ),
-    );
-  }
-  const forged = options.retryHeaders?.(rec.topic, headers);
-  if (forged) return fail(new ProcessorError('RETRY_HEADERS_INVALID', `retry record headers are invalid: ${forged}`));
-  const maxKeyBytes = options.maxKeyBytes ?? MAX_KEY_BYTES;
-  if (rec.key && rec.key.length > maxKeyBytes) {
-    return fail(new ProcessorError('KEY_TOO_LONG', `record key is ${rec.key.length} bytes, over ${maxKeyBytes}`));
-  }
-  if (value === null || value.length === 0) {
-    return fail(new ProcessorError('NULL_VALUE', 'record value is null or empty (tombstone)'));
-  }
-  if (value.length > options.maxMessageBytes) {
-    return fail(
-      new ProcessorError(
-        'OVERSIZED',
-        `record value is ${value.length} bytes, over the ${options.maxMessageBytes} allowed`,
-      ),
-    );
-  }
-  // With a registry, a leading 0 is the wire format's magic byte (a raw Avro SignupEvent
-  // would need an empty eventId to start with it); JSON never starts with it.
-  const framed = options.registry?.decodeFramed(value);
-  const maxIdBytes = options.maxIdBytes ?? MAX_ID_BYTES;
-  if (framed) return framed.ok ? checked(framed.value, maxIdBytes) : framed;
-  const format = formatOf(value, headers, options.format);
-  if (format instanceof ProcessorError) return fail(format);
-  return format === 'json' ? decodeJson(value, rec, maxIdBytes) : decodeAvro(value, maxIdBytes);
+  const decoded = decodeRecord({ key: rec.key, value, headers, timestamp: rec.timestamp }, rec, options);
+  return decoded instanceof ProcessorError ? fail(decoded) : ok(decoded);
 }

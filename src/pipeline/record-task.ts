@@ -11,11 +11,18 @@ import { type ErrorCode, ProcessorError } from '../errors.js';
 import { NO_SPAN, type RecordSpans, type TracedRecord } from '../telemetry/record-spans.js';
 import type { Validator, Verdict } from '../validation/types.js';
 import type { Deadlines } from './deadlines.js';
-import { type DecodeOptions, decodeSignup } from './decode.js';
+import { type DecodeOptions, decodeRecord } from './decode.js';
 import type { ProcessorObserver } from './observer.js';
 import type { PartitionState } from './partition-table.js';
 import { type OutgoingRecord, type RetryState, retryStateOf, type SourceCoordinates } from './records.js';
-import { type Destination, type Outcome, type RoutedInput, type RoutingPolicy, route } from './routing.js';
+import {
+  type Destination,
+  type Routed,
+  type RoutedInput,
+  type RoutingPolicy,
+  routeFailure,
+  routeVerdict,
+} from './routing.js';
 
 /**
  * The task is also its own entry in the publisher's queue: the publisher calls `resolve` or
@@ -99,23 +106,12 @@ export class TaskRunner {
     const task = new RecordTask(this, st, source, message, fromRetry ? retryStateOf(message.headers, source) : null);
     const { deps } = this;
     deps.spans.process(task, source.topic, source.partition, task.offset, message);
-    const decoded = decodeSignup(
-      message.value,
-      message.headers,
-      {
-        topic: source.topic,
-        partition: source.partition,
-        offset: source.offset,
-        key: message.key,
-        timestamp: message.timestamp,
-      },
-      deps.decodeOptions,
-    );
-    if (!decoded.ok) {
-      this.finish(task, { error: decoded.error });
+    const decoded = decodeRecord(message, source, deps.decodeOptions);
+    if (decoded instanceof ProcessorError) {
+      this.notJudged(task, decoded);
       return;
     }
-    task.event = decoded.value;
+    task.event = decoded;
     const { scheduler } = st;
     // A verdict that needs no I/O (local checks only, a cached DNS answer) takes no time, so
     // it needs no semaphore slot or deadline: it is routed now, when the ordering allows. An
@@ -126,7 +122,7 @@ export class TaskRunner {
     if (deps.validator.validateNow && (idle || scheduler.canRunNow(key ?? null))) {
       const now = this.validateNow(task);
       if (now !== undefined) {
-        this.finish(task, this.judged(task, now));
+        this.judged(task, now);
         return;
       }
     }
@@ -139,7 +135,8 @@ export class TaskRunner {
     if (task.st.revoked) return this.abandon(task);
     const outcome = await this.validate(task);
     if (task.st.revoked) return this.abandon(task);
-    this.finish(task, outcome);
+    if (outcome instanceof ProcessorError) this.notJudged(task, outcome);
+    else this.judged(task, outcome);
   }
 
   /** The verdict without I/O, or undefined when it needs I/O (or the validator failed: then it runs scheduled). */
@@ -156,7 +153,7 @@ export class TaskRunner {
   }
 
   /** Runs the validator under the deadline; a throw becomes a VALIDATION_ERROR, never a crash. */
-  private async validate(task: RecordTask): Promise<Outcome> {
+  private async validate(task: RecordTask): Promise<Verdict | ProcessorError> {
     const email = task.event!.email;
     // The deadline also aborts the event's I/O (queued and in-flight provider requests,
     // DNS, SMTP): no request starts, and none is paid for, after the event was answered.
@@ -173,31 +170,33 @@ export class TaskRunner {
     try {
       // Check spans (dns, provider, smtp) become children of this record's process span.
       const run = context.with(task.ctx, () => this.deps.validator.validate(email, { signal: deadline.signal }));
-      return this.judged(task, (await this.deps.deadlines.race(run, deadline)) ?? timeoutVerdict(email));
+      return (await this.deps.deadlines.race(run, deadline)) ?? timeoutVerdict(email);
     } catch (err) {
-      if (task.st.revoked) return this.judged(task, timeoutVerdict(email));
-      return {
-        error: new ProcessorError('VALIDATION_ERROR', `validator failed: ${(err as Error).message}`, { cause: err }),
-      };
+      if (task.st.revoked) return timeoutVerdict(email);
+      return new ProcessorError('VALIDATION_ERROR', `validator failed: ${(err as Error).message}`, { cause: err });
     } finally {
       partition.removeEventListener('abort', onRevoke);
     }
   }
 
-  private judged(task: RecordTask, verdict: Verdict): Outcome {
-    return { verdict, durationMicros: Math.round((performance.now() - task.started) * 1000) };
+  /** Routes the verdict (its duration taken now) and publishes the record it became. */
+  private judged(task: RecordTask, verdict: Verdict): void {
+    const { deps } = this;
+    const durationMicros = Math.round((performance.now() - task.started) * 1000);
+    deps.spans.verdict(task, verdict.verdict, verdict.reason);
+    deps.observer.judged?.(verdict);
+    this.finish(task, routeVerdict(deps.policy, task, verdict, durationMicros), verdictSummary(verdict));
   }
 
-  /** Routes the outcome and publishes the record it became. */
-  private finish(task: RecordTask, outcome: Outcome): void {
+  /** Routes a record that did not decode, or whose validator threw, and publishes its dead letter. */
+  private notJudged(task: RecordTask, error: ProcessorError): void {
+    this.finish(task, routeFailure(this.deps.policy, task, error), null);
+  }
+
+  /** Publishes the record the task was routed to. */
+  private finish(task: RecordTask, { destination, record, code }: Routed, verdict: VerdictSummary | null): void {
     const { deps } = this;
-    const verdict = 'verdict' in outcome ? outcome.verdict : null;
-    if (verdict) {
-      deps.spans.verdict(task, verdict.verdict, verdict.reason);
-      deps.observer.judged?.(verdict);
-    }
-    const { destination, record, code } = route(deps.policy, task, outcome);
-    task.verdict = verdict && verdictSummary(verdict);
+    task.verdict = verdict;
     task.destination = destination;
     task.code = code;
     task.record = record;

@@ -10,7 +10,13 @@ import {
   TRACE_HEADERS,
 } from '../contract/headers.js';
 import { headerText } from '../contract/read-header.js';
-import { encodeValidationResult, type SignupEvent, type ValidationResult } from '../contract/schemas.js';
+import { writeVerdictResult } from '../contract/result-encoder.js';
+import {
+  encodeValidationResult,
+  HAND_WRITTEN_RESULT_ENCODER,
+  type SignupEvent,
+  type ValidationResult,
+} from '../contract/schemas.js';
 import type { ProcessorError } from '../errors.js';
 import { headerOverflow, undecodableBatch } from '../kafka/batch-decoder.js';
 import type { Verdict } from '../validation/types.js';
@@ -35,19 +41,15 @@ export interface SourceCoordinates {
   offset: string;
 }
 
-const rawAvro = (_topic: string, result: ValidationResult) => encodeValidationResult(result);
-
-export function resultRecord(
+/** The result record of an event and its verdict: what the valid and invalid topics carry. */
+export function validationResultOf(
   event: SignupEvent,
   verdict: Verdict,
   src: SourceCoordinates,
-  key: Buffer | null,
+  validatedAt: number,
   durationMicros: number,
-  topic: string,
-  /** Raw Avro by default; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
-  encode: (topic: string, result: ValidationResult) => Buffer = rawAvro,
-): OutgoingRecord {
-  const result: ValidationResult = {
+): ValidationResult {
+  return {
     eventId: event.eventId,
     userId: event.userId,
     email: event.email,
@@ -59,16 +61,53 @@ export function resultRecord(
     checks: checkRecords(verdict.checks),
     sourceRecord: { topic: src.topic, partition: src.partition, offset: Number(src.offset) },
     occurredAt: event.occurredAt,
-    validatedAt: Date.now(),
+    validatedAt,
     durationMicros,
     processorVersion: PROCESSOR_VERSION,
     canonicalEmail: verdict.canonical ?? null,
   };
+}
+
+/**
+ * The raw Avro of `validationResultOf(…)`. The hand-written encoder writes it straight from
+ * the event and verdict (no result object per record); a value it refuses is encoded again
+ * through the result object, so a refusal is the general path's own (the same dead letter).
+ */
+function rawAvroOf(
+  event: SignupEvent,
+  verdict: Verdict,
+  src: SourceCoordinates,
+  validatedAt: number,
+  durationMicros: number,
+): Buffer {
+  if (HAND_WRITTEN_RESULT_ENCODER) {
+    try {
+      return writeVerdictResult(event, verdict, src, validatedAt, durationMicros);
+    } catch {
+      // Below: the general path's answer, or its error.
+    }
+  }
+  return encodeValidationResult(validationResultOf(event, verdict, src, validatedAt, durationMicros));
+}
+
+export function resultRecord(
+  event: SignupEvent,
+  verdict: Verdict,
+  src: SourceCoordinates,
+  key: Buffer | null,
+  durationMicros: number,
+  topic: string,
+  /** Raw Avro when absent; the schema registry's wire format when SCHEMA_REGISTRY_URL is set. */
+  encode?: (topic: string, result: ValidationResult) => Buffer,
+): OutgoingRecord {
+  const validatedAt = Date.now();
   return {
     topic,
     source: src,
     key,
-    value: encode(topic, result),
+    value: encode
+      ? encode(topic, validationResultOf(event, verdict, src, validatedAt, durationMicros))
+      : rawAvroOf(event, verdict, src, validatedAt, durationMicros),
     headers: resultHeaders(verdict.verdict, verdict.reason ?? ''),
   };
 }

@@ -69,43 +69,44 @@ export interface Routed {
 }
 
 export function route(policy: RoutingPolicy, input: RoutedInput, outcome: Outcome): Routed {
+  if ('error' in outcome) return routeFailure(policy, input, outcome.error);
+  return routeVerdict(policy, input, outcome.verdict, outcome.durationMicros);
+}
+
+/** A record that did not decode, or whose validator threw: the dead-letter topic, with the error's code. */
+export function routeFailure(policy: RoutingPolicy, input: RoutedInput, error: ProcessorError): Routed {
   const { message, origin, retry } = input;
-  if ('error' in outcome || input.event === null) {
-    const error =
-      'error' in outcome ? outcome.error : new ProcessorError('VALIDATION_ERROR', 'a verdict without its event');
-    // Forged retry headers name no origin worth trusting: the dead letter names the record itself.
-    const at = error.code === 'RETRY_HEADERS_INVALID' ? (input.source ?? origin) : origin;
-    return {
-      destination: 'deadLetter',
-      record: deadLetterRecord(message, at, error, policy.topics.deadLetter, { retry }),
-      code: error.code,
-    };
-  }
-  const { verdict } = outcome;
+  // Forged retry headers name no origin worth trusting: the dead letter names the record itself.
+  const at = error.code === 'RETRY_HEADERS_INVALID' ? (input.source ?? origin) : origin;
+  return {
+    destination: 'deadLetter',
+    record: deadLetterRecord(message, at, error, policy.topics.deadLetter, { retry }),
+    code: error.code,
+  };
+}
+
+/** `route` of a verdict, without the outcome object: the processor's path for every judged record. */
+export function routeVerdict(
+  policy: RoutingPolicy,
+  input: RoutedInput,
+  verdict: Verdict,
+  durationMicros: number,
+): Routed {
+  const { message, origin, retry } = input;
+  if (input.event === null)
+    return routeFailure(policy, input, new ProcessorError('VALIDATION_ERROR', 'a verdict without its event'));
   const judged = destinationOf(verdict, policy.riskyRoute);
   if (judged !== 'deadLetter') {
     const topic = policy.topics[judged];
     let record: OutgoingRecord;
     try {
-      record = resultRecord(
-        input.event,
-        verdict,
-        origin,
-        message.key,
-        outcome.durationMicros,
-        topic,
-        policy.encodeResult,
-      );
+      record = resultRecord(input.event, verdict, origin, message.key, durationMicros, topic, policy.encodeResult);
     } catch (err) {
       // A result that cannot be encoded is this record's problem, not a reason to stop.
       const error = new ProcessorError('VALIDATION_ERROR', `result could not be encoded: ${(err as Error).message}`, {
         cause: err,
       });
-      return {
-        destination: 'deadLetter',
-        record: deadLetterRecord(message, origin, error, policy.topics.deadLetter, { retry }),
-        code: 'VALIDATION_ERROR',
-      };
+      return routeFailure(policy, input, error);
     }
     return { destination: judged, record, code: null };
   }

@@ -221,7 +221,8 @@ export function parseAddress(input: string): SyntaxResult {
       return fail('invalid_domain', 'domain_invalid_char', s);
     }
   }
-  let domain = s.slice(start);
+  const written = s.slice(start);
+  let domain = written;
   if (hasUpper || !domainAscii) domain = domain.toLowerCase();
   let asciiDomain = domain;
   // UTS #46 for every domain that is not plain LDH: U-labels, and ASCII with `--` (an
@@ -233,7 +234,7 @@ export function parseAddress(input: string): SyntaxResult {
     asciiDomain = forms.ascii;
     domain = forms.unicode;
   }
-  const normalized = domain === s.slice(start) ? s : `${local}@${domain}`;
+  const normalized = domain === written ? s : `${local}@${domain}`;
   const domainDetail = checkHostname(asciiDomain);
   if (domainDetail !== null) return fail('invalid_domain', domainDetail, normalized);
   if (localOctets + 1 + asciiDomain.length > MAX_ADDRESS_OCTETS) {

@@ -53,15 +53,44 @@ export function statusFor(reason: Reason | null): CheckStatus {
   return KIND.get(reason) === 'unknown' ? 'unknown' : 'fail';
 }
 
+/** The most checks a verdict holds: syntax, lists, dns, provider, smtp. */
+const MAX_CHECKS = 5;
+
+/** The flag list of each combination of flag bits, made once; a verdict gets a copy of its own. */
+const flagLists = new Map<number, readonly Flag[]>();
+
+function flagList(bits: number): readonly Flag[] {
+  let list = flagLists.get(bits);
+  if (list === undefined) {
+    list = FLAGS.filter((_, i) => bits & (1 << i));
+    flagLists.set(bits, list);
+  }
+  return list;
+}
+
+/** What fills the builder's free check slots; never in a verdict. */
+const NO_CHECK: CheckOutcome = Object.freeze({
+  name: '',
+  status: 'skipped',
+  reason: null,
+  detail: null,
+  durationMs: 0,
+});
+
 /** Collects check outcomes and flags for one address, then builds its Verdict. */
 export class VerdictBuilder {
   private reason: Reason | null = null;
   private flagBits = 0;
   private suggestion: string | null = null;
-  private readonly checks: CheckOutcome[] = [];
+  // Room for every check at once, trimmed to the checks added in build(): the first push onto
+  // an empty array reserves 17 slots, three times what a verdict keeps, on every event.
+  private readonly checks: CheckOutcome[] = [NO_CHECK, NO_CHECK, NO_CHECK, NO_CHECK, NO_CHECK];
+  private added = 0;
 
   addCheck(outcome: CheckOutcome): void {
-    this.checks.push(outcome);
+    if (this.added < MAX_CHECKS) this.checks[this.added] = outcome;
+    else this.checks.push(outcome);
+    this.added++;
     if (outcome.reason !== null) this.reason = moreDecisive(this.reason, outcome.reason);
   }
 
@@ -76,7 +105,7 @@ export class VerdictBuilder {
 
   /** The check recorded last (for its trace span). */
   get lastCheck(): CheckOutcome | undefined {
-    return this.checks[this.checks.length - 1];
+    return this.added === 0 ? undefined : this.checks[this.added - 1];
   }
 
   get hasSuggestion(): boolean {
@@ -89,16 +118,16 @@ export class VerdictBuilder {
   }
 
   build(normalized: string, canonical: string | null = null): Verdict {
-    const flags: Flag[] = [];
-    if (this.flagBits !== 0) for (let i = 0; i < FLAGS.length; i++) if (this.flagBits & (1 << i)) flags.push(FLAGS[i]!);
+    const { checks } = this;
+    checks.length = this.added;
     return {
       verdict: this.reason === null ? 'deliverable' : KIND.get(this.reason)!,
       reason: this.reason,
-      flags,
+      flags: this.flagBits === 0 ? [] : flagList(this.flagBits).slice(),
       normalized,
       canonical,
       suggestion: this.suggestion,
-      checks: this.checks,
+      checks,
     };
   }
 }

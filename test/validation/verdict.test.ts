@@ -33,6 +33,30 @@ describe('verdict precedence', () => {
     expect(b.build('a@b.c')).toMatchObject({ verdict: 'undeliverable', reason: 'mailbox_not_found' });
   });
 
+  it('a verdict holds exactly the checks added, in order, also past the five the builder makes room for', () => {
+    for (const n of [0, 1, 2, 5, 6, 8]) {
+      const b = new VerdictBuilder();
+      const added = Array.from({ length: n }, (_, i) => ({ ...check(null), name: `c${i}` }));
+      for (const c of added) b.addCheck(c);
+      const { checks } = b.build('a@b.c');
+      expect(checks).toHaveLength(n);
+      expect(checks.map((c) => c.name)).toEqual(added.map((c) => c.name));
+      expect(b.lastCheck).toBe(added[n - 1]);
+    }
+  });
+
+  it('each verdict has a flag list of its own', () => {
+    const flagged = () => {
+      const b = new VerdictBuilder();
+      b.flag('free');
+      b.flag('role');
+      return b.build('a@b.c');
+    };
+    const first = flagged();
+    first.flags.push('relay');
+    expect(flagged().flags).toEqual(['free', 'role']);
+  });
+
   it('no reasons → deliverable; flags come out in taxonomy order', () => {
     const b = new VerdictBuilder();
     b.flag('smtputf8');

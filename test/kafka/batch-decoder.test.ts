@@ -18,6 +18,7 @@ import {
   registerCompressionCodecs,
 } from '../../src/kafka/compression.js';
 import { encodeRecord, type RecordInput } from '../../src/kafka/record-encoder.js';
+import { releaseRecord } from '../../src/kafka/record-reader.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
@@ -155,6 +156,40 @@ describe('batch decoder', () => {
     expect(headerOverflow(over[1]!.headers)).toMatchObject({ count: 4, names: ['a', 'a', 'a', 'b'] });
     expect(Object.keys(over[1]!.headers)).toHaveLength(0);
     expect(headerOverflow(over[0]!.headers)).toBeUndefined();
+  });
+
+  it('drops what was read from a released record and reads the same bytes again; headers over the caps stay', async () => {
+    const buf = await batch(sample);
+    const want = plain((await theirs(buf)).records);
+    const { records } = await ours(buf);
+    const r = records[1]!;
+    const value = r.value;
+    const headers = r.headers;
+    releaseRecord(r);
+    expect(r.value).not.toBe(value);
+    expect(r.headers).not.toBe(headers);
+    expect(plain(records)).toEqual(want);
+
+    setDecoderLimits({ maxHeaders: 2 });
+    let over: DecodedRecord;
+    try {
+      over = (await ours(await batch(sample))).records[1]!;
+    } finally {
+      setDecoderLimits({ maxHeaders: 256 });
+    }
+    const marked = over.headers;
+    releaseRecord(over);
+    expect(over.headers).toBe(marked);
+    expect(headerOverflow(over.headers)).toMatchObject({ count: 4 });
+
+    // The stand-in of an undecodable batch is a plain record: left as it is.
+    const unknown = await batch(sample, 'none', 7);
+    unknown.writeInt16BE(unknown.readInt16BE(21) | 0x07, 21);
+    const standIn = (await ours(unknown)).records[0]!;
+    const standInHeaders = standIn.headers;
+    releaseRecord(standIn);
+    expect(standIn.headers).toBe(standInHeaders);
+    expect(undecodableBatch(standIn.headers)).toMatchObject({ codec: 'unknown(7)' });
   });
 
   it('keeps headers named __proto__, toString or constructor as headers', async () => {

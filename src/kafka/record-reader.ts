@@ -344,12 +344,14 @@ export class FetchedRecord implements DecodedRecord {
   }
 
   /**
-   * Drops what was read (key, value, headers): the reader is done with the record, and the
+   * Drops what was read (key, value, headers, the strings): the reader is done with the record, and the
    * batch's arrays, which keep it until the batch loop ends, need not keep those alive too.
    * A later access reads them again (the same bytes, new objects); headers over the caps stay
    * (their mark is keyed by that object).
    */
   release(): void {
+    this.#offset = UNREAD;
+    this.#timestamp = UNREAD;
     this.#key = UNREAD;
     this.#value = UNREAD;
     if (this.#headers !== UNREAD && !MARKED.has(this.#headers)) this.#headers = UNREAD;
@@ -386,6 +388,16 @@ export class FetchedRecord implements DecodedRecord {
 
   set offset(v: string) {
     this.#offset = v;
+  }
+
+  /**
+   * The offset as a number when it is one exactly (below 2^53), else NaN; without making
+   * its string (KafkaJS's batch compares every fetched record's offset before any is read).
+   */
+  safeOffset(): number {
+    const b = this.#batch;
+    const n = b.offsetNumber + this.#offsetDelta;
+    return this.#offset === UNREAD && Number.isSafeInteger(b.offsetNumber) && Number.isSafeInteger(n) ? n : Number.NaN;
   }
 
   get key(): Buffer | null {
@@ -434,6 +446,14 @@ export class FetchedRecord implements DecodedRecord {
 
   get batchContext(): BatchContext {
     return this.#batch.ctx;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](
+    _depth: number,
+    options: object,
+    inspect: (v: unknown, o: object) => string,
+  ): string {
+    return `FetchedRecord ${inspect(this.toJSON(), options)}`;
   }
 
   /** The fields as a plain object, as KafkaJS's decoder returns them (and as JSON shows them). */

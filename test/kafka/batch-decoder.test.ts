@@ -165,7 +165,9 @@ describe('batch decoder', () => {
     const r = records[1]!;
     const value = r.value;
     const headers = r.headers;
+    const { offset, timestamp } = r;
     releaseRecord(r);
+    expect([r.offset, r.timestamp]).toEqual([offset, timestamp]);
     expect(r.value).not.toBe(value);
     expect(r.headers).not.toBe(headers);
     expect(plain(records)).toEqual(want);

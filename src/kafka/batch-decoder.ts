@@ -15,10 +15,11 @@
  *   `maxHeaders` or `maxHeaderBytes` they are not kept at all, and the record is marked
  *   for a TOO_MANY_HEADERS dead letter (`headerOverflow()`), with a summary.
  *
- * Records come out as KafkaJS's decoder returns them (same fields, key/value as slices of
- * the fetched buffer), so the rest of KafkaJS (aborted-transaction filtering, offsets) is
- * unchanged. Installed like the record encoder: in KafkaJS's module cache, under the names
- * of its batch and record decoders, before a consumer loads them (`installBatchDecoder`).
+ * Records come out with the fields of KafkaJS's decoder (key/value as slices of the fetched
+ * buffer), read on first access (src/kafka/record-reader.ts says why), so the rest of
+ * KafkaJS (aborted-transaction filtering, offsets) is unchanged. Installed like the record
+ * encoder: in KafkaJS's module cache, under the names of its batch and record decoders,
+ * before a consumer loads them (`installBatchDecoder`).
  */
 import { createRequire } from 'node:module';
 import { CODECS, codecName, DecompressError, decompress } from './compression.js';
@@ -32,8 +33,8 @@ import {
   LOG_APPEND_TIME,
   Reader,
   type Headers as RecordHeaders,
+  readRecord,
   readRecords,
-  recordFrom,
   Truncated,
 } from './record-reader.js';
 
@@ -232,7 +233,7 @@ function standIn(raw: Buffer, ctx: BatchContext, codec: number, reason: string):
 export function decodeRecordV0(decoder: KafkaDecoder, batchContext: BatchContext): DecodedRecord {
   // KafkaJS hands it a Decoder over exactly one record (its length already read).
   const r = new Reader(decoder.buffer, decoder.offset, decoder.buffer.length);
-  const record = recordFrom(r, decoder.buffer.length, batchContext, caps);
+  const record = readRecord(r, decoder.buffer.length, batchContext, caps);
   decoder.offset = r.at;
   return record;
 }

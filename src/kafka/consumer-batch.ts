@@ -5,7 +5,8 @@
  * processor's CPU time and a share of its garbage in benchmark profiles. This `Batch` is the
  * same class (KafkaJS's prototype, so every method and `instanceof` are unchanged) with a
  * constructor that compares an offset of up to 15 digits as a number, and any other value as
- * KafkaJS does; the result is the same batch (test/kafka/consumer-batch.test.ts).
+ * KafkaJS does (a fetched record's as a number, without making its string: see
+ * record-reader.ts); the result is the same batch (test/kafka/consumer-batch.test.ts).
  *
  * KafkaJS loads that module with its main module (the consumer group keeps a reference), so
  * it must be in the module cache first: importing this module does it (client.ts imports it
@@ -13,6 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { freshKafkajsModule, kafkajsMismatch } from './kafkajs-module.js';
+import { FetchedRecord } from './record-reader.js';
 
 const require = createRequire(import.meta.url);
 
@@ -70,7 +72,12 @@ export function batchClass(Original: BatchClass, Long: LongStatic, filterAborted
       !longFetchedOffset.isNegative() && longFetchedOffset.lessThan(SAFE) ? longFetchedOffset.toNumber() : Number.NaN;
     const within: FetchedMessage[] = [];
     for (const message of messages) {
-      const n = Number.isNaN(from) ? Number.NaN : smallOffset(message.offset);
+      // A fetched record's offset as a number, its string made only when the record is read.
+      const n = Number.isNaN(from)
+        ? Number.NaN
+        : message instanceof FetchedRecord
+          ? message.safeOffset()
+          : smallOffset(message.offset);
       if (Number.isNaN(n) ? Long.fromValue(message.offset).gte(longFetchedOffset) : n >= from) within.push(message);
     }
     this.messagesWithinOffset = within;

@@ -8,6 +8,7 @@ import { type Context, context, ROOT_CONTEXT, type Span } from '@opentelemetry/a
 import type { KafkaMessage } from 'kafkajs';
 import type { SignupEvent } from '../contract/schemas.js';
 import { type ErrorCode, ProcessorError } from '../errors.js';
+import { releaseRecord } from '../kafka/record-reader.js';
 import { NO_SPAN, type RecordSpans, type TracedRecord } from '../telemetry/record-spans.js';
 import type { Validator, Verdict } from '../validation/types.js';
 import type { Deadlines } from './deadlines.js';
@@ -204,7 +205,10 @@ export class TaskRunner {
     // the verdict's checks) while the record waits for the broker. In-flight records are
     // what survives the young-generation collections, so each object dropped here is one
     // the garbage collector no longer copies.
+    // The fetched record itself stays in KafkaJS's batch until the batch loop ends: what was
+    // read from it (value and header views, headers object) is dropped from it here.
     task.event = null;
+    releaseRecord(task.message);
     task.message = RELEASED_MESSAGE;
     // Trace context goes into the record's headers: a result's are shared and frozen.
     if ((task.span !== NO_SPAN || task.ctx !== ROOT_CONTEXT) && Object.isFrozen(record.headers))

@@ -7,6 +7,7 @@ import {
   validationResultType,
 } from '../contract/schemas.js';
 import type { Result } from '../errors.js';
+import { peekValue } from '../kafka/record-reader.js';
 import { SchemaRegistryClient } from './client.js';
 import { AvroRegistryCodec } from './codec.js';
 import { valueSubject } from './wire-format.js';
@@ -54,7 +55,8 @@ export class RegistrySerdes {
   }
 
   prefetch(messages: Iterable<{ value: Buffer | null }>): Promise<void> {
-    return this.signups.prefetch(Array.from(messages, (m) => m.value));
+    // A peek: the fetched records of the batch wait for the window without their values read.
+    return this.signups.prefetch(Array.from(messages, peekValue));
   }
 
   /** For decode.ts: a sign-up from a framed value, or undefined when the value is not framed. */

@@ -18,6 +18,7 @@ import {
   registerCompressionCodecs,
 } from '../../src/kafka/compression.js';
 import { encodeRecord, type RecordInput } from '../../src/kafka/record-encoder.js';
+import { releaseRecord } from '../../src/kafka/record-reader.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
@@ -48,8 +49,25 @@ async function batch(records: RecordInput[], codec: Codec = 'none', firstOffset 
 
 const ours = (buf: Buffer) => decodeRecordBatch(new Decoder(buf) as never);
 const theirs = (buf: Buffer) => original(new Decoder(buf));
+/** The fields of a record KafkaJS's decoder returns (the first test checks the list is whole). */
+const FIELDS = [
+  'magicByte',
+  'attributes',
+  'timestamp',
+  'offset',
+  'key',
+  'value',
+  'headers',
+  'isControlRecord',
+  'batchContext',
+] as const;
+/** A plain copy of each record, field by field: ours are read through getters, KafkaJS's are own properties. */
 const plain = (records: DecodedRecord[]) =>
-  records.map((r) => ({ ...r, headers: { ...r.headers }, batchContext: undefined }));
+  records.map((r) => {
+    const copy: Record<string, unknown> = {};
+    for (const f of FIELDS) copy[f] = r[f];
+    return { ...copy, headers: { ...r.headers }, batchContext: undefined };
+  });
 
 const sample: RecordInput[] = [
   { key: 'user-1', value: JSON.stringify({ email: 'a@example.com' }), headers: { 'content-type': 'application/json' } },
@@ -63,7 +81,9 @@ describe('batch decoder', () => {
       const buf = await batch(sample, codec);
       const a = await ours(buf);
       const b = await theirs(buf);
+      for (const r of b.records) expect(Object.keys(r).sort()).toEqual([...FIELDS].sort());
       expect(plain(a.records)).toEqual(plain(b.records));
+      expect(a.records.map((r) => r.batchContext)).toEqual(b.records.map((r) => r.batchContext));
       expect({ ...a, records: undefined }).toEqual({ ...b, records: undefined });
     }
   });
@@ -88,6 +108,90 @@ describe('batch decoder', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('slices no key, value or header value at decode time; each on first access, once, as KafkaJS does', async () => {
+    const buf = await batch(sample);
+    const want = plain((await theirs(buf)).records);
+    const views: number[] = [];
+    buf.subarray = function (this: Buffer, start?: number, end?: number) {
+      views.push(start ?? 0);
+      return Buffer.prototype.subarray.call(this, start, end);
+    };
+    const { records } = await ours(buf);
+    expect(records).toHaveLength(3);
+    expect(views).toEqual([]);
+    const r = records[1]!;
+    const value = r.value;
+    expect(views).toHaveLength(1);
+    expect(r.value).toBe(value);
+    // A slice of the fetched bytes, as KafkaJS's (not a copy).
+    expect(value!.buffer).toBe(buf.buffer);
+    const headers = r.headers;
+    expect(r.headers).toBe(headers);
+    expect(views).toHaveLength(1 + 4); // a: three values, b: one
+    expect(r.key).toBeNull();
+    expect(plain(records)).toEqual(want);
+    expect(JSON.parse(JSON.stringify(records))).toEqual(JSON.parse(JSON.stringify((await theirs(buf)).records)));
+  });
+
+  it('still finds a malformed record and a record over the header caps at decode time', async () => {
+    const buf = await batch([{ key: 'k', value: 'v', headers: { h: 'VVVV' } }, ...sample], 'none', 20);
+    const at = buf.indexOf('VVVV');
+    expect(buf[at - 1]).toBe(8); // zig-zag 4: the header value's length
+    buf[at - 1] = 126; // 63 bytes: past the end of the record
+    const { records } = await ours(buf);
+    expect(records).toHaveLength(1);
+    expect(undecodableBatch(records[0]!.headers)).toMatchObject({ firstOffset: '20', lastOffset: '23' });
+    expect(undecodableBatch(records[0]!.headers)!.reason).toMatch(/past its batch/);
+
+    // The caps in force when the batch is decoded decide, not those when the headers are read.
+    setDecoderLimits({ maxHeaders: 2 });
+    let over: DecodedRecord[];
+    try {
+      over = (await ours(await batch(sample))).records;
+    } finally {
+      setDecoderLimits({ maxHeaders: 256 });
+    }
+    expect(headerOverflow(over[1]!.headers)).toMatchObject({ count: 4, names: ['a', 'a', 'a', 'b'] });
+    expect(Object.keys(over[1]!.headers)).toHaveLength(0);
+    expect(headerOverflow(over[0]!.headers)).toBeUndefined();
+  });
+
+  it('drops what was read from a released record and reads the same bytes again; headers over the caps stay', async () => {
+    const buf = await batch(sample);
+    const want = plain((await theirs(buf)).records);
+    const { records } = await ours(buf);
+    const r = records[1]!;
+    const value = r.value;
+    const headers = r.headers;
+    const { offset, timestamp } = r;
+    releaseRecord(r);
+    expect([r.offset, r.timestamp]).toEqual([offset, timestamp]);
+    expect(r.value).not.toBe(value);
+    expect(r.headers).not.toBe(headers);
+    expect(plain(records)).toEqual(want);
+
+    setDecoderLimits({ maxHeaders: 2 });
+    let over: DecodedRecord;
+    try {
+      over = (await ours(await batch(sample))).records[1]!;
+    } finally {
+      setDecoderLimits({ maxHeaders: 256 });
+    }
+    const marked = over.headers;
+    releaseRecord(over);
+    expect(over.headers).toBe(marked);
+    expect(headerOverflow(over.headers)).toMatchObject({ count: 4 });
+
+    // The stand-in of an undecodable batch is a plain record: left as it is.
+    const unknown = await batch(sample, 'none', 7);
+    unknown.writeInt16BE(unknown.readInt16BE(21) | 0x07, 21);
+    const standIn = (await ours(unknown)).records[0]!;
+    const standInHeaders = standIn.headers;
+    releaseRecord(standIn);
+    expect(standIn.headers).toBe(standInHeaders);
+    expect(undecodableBatch(standIn.headers)).toMatchObject({ codec: 'unknown(7)' });
   });
 
   it('keeps headers named __proto__, toString or constructor as headers', async () => {

@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 // client.ts imports the batch before KafkaJS, as every command does.
 import '../../src/kafka/client.js';
+import { decodeRecordBatch } from '../../src/kafka/batch-decoder.js';
 import { batchClass, consumerBatchOutcome, kafkajsBatch } from '../../src/kafka/consumer-batch.js';
+import { encodeRecord } from '../../src/kafka/record-encoder.js';
 
 const require = createRequire(import.meta.url);
 const Original = kafkajsBatch();
@@ -89,6 +91,48 @@ describe('consumer batch', () => {
         expect(ours.messages).not.toBe(ours.messagesWithinOffset);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('keeps the fetched records KafkaJS 2.2.4 keeps, comparing their offsets as numbers', async () => {
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+      RecordBatch: (o: object) => Promise<{ buffer: Buffer }>;
+    };
+    const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buf: Buffer) => unknown;
+    const Long = require('kafkajs/src/utils/long.js') as { fromString(s: string): unknown };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.constant(2n ** 53n - 3n), bigOffset),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: -2, max: 10 }),
+        async (base, count, fetchedAt) => {
+          const records = Array.from({ length: count }, (_, i) =>
+            encodeRecord({ offsetDelta: i, key: null, value: `v${i}` }),
+          );
+          const { buffer } = await RecordBatch({
+            firstOffset: Long.fromString(base.toString()),
+            firstTimestamp: 1_700_000_000_000,
+            maxTimestamp: 1_700_000_000_000,
+            lastOffsetDelta: count - 1,
+            records,
+          });
+          const messages = (await decodeRecordBatch(new Decoder(buffer) as never)).records;
+          const partitionData = { partition: 0, highWatermark: (base + 100n).toString(), messages };
+          const fetchedOffset = (base + BigInt(fetchedAt)).toString();
+          const ours = new Ours('t', fetchedOffset, partitionData) as AnyBatch;
+          const theirs = new Original('t', fetchedOffset, partitionData) as AnyBatch;
+          // The same record objects (a deep equality would see none of a fetched record's getters).
+          for (const field of ['messages', 'messagesWithinOffset'] as const) {
+            const a = ours[field] as unknown as unknown[];
+            const b = theirs[field] as unknown as unknown[];
+            expect(a).toHaveLength(b.length);
+            for (const [i, m] of a.entries()) expect(m).toBe(b[i]);
+          }
+          expect(ours.firstOffset!()).toBe(theirs.firstOffset!());
+          expect(ours.lastOffset!()).toBe(theirs.lastOffset!());
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -327,7 +327,7 @@ function raiseThreads(): void {
 }
 
 /** How often a service reports its measurements (while they change). */
-const REPORT_MS = 100;
+export const REPORT_MS = 100;
 
 /**
  * The service side: raises the process's priority, starts the service, prints `ready JSON`

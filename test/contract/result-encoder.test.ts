@@ -9,15 +9,8 @@ import {
   validationResultType,
 } from '../../src/contract/schemas.js';
 import { CHECK_STATUSES, VERDICTS } from '../../src/contract/verdicts.js';
+import { optional, text } from './avro-strings.js';
 
-// Full Unicode (surrogate pairs included), ASCII, and lengths around the one-byte length edge (63/64 bytes).
-const text = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 80 }),
-  fc.string({ maxLength: 130 }),
-  fc.integer({ min: 60, max: 70 }).map((n) => 'a'.repeat(n)),
-  fc.integer({ min: 0, max: 70 }).map((n) => `${'é'.repeat(n)}x`),
-);
-const optional = fc.oneof(fc.constant(null), text);
 const long = fc.oneof(
   fc.integer({ min: -2_000_000, max: 2_000_000 }),
   fc.constantFrom(0, -1, 2 ** 30 - 1, 2 ** 30, -(2 ** 30), -(2 ** 30) - 1, 2 ** 52, -(2 ** 52), 9007199254740990),

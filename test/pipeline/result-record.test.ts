@@ -12,14 +12,8 @@ import { CHECK_STATUSES } from '../../src/contract/verdicts.js';
 import { resultRecord, validationResultOf } from '../../src/pipeline/records.js';
 import { FLAGS, REASONS, VERDICTS, type Verdict } from '../../src/validation/types.js';
 import { createValidator } from '../../src/validation/validator.js';
+import { optional, text } from '../contract/avro-strings.js';
 
-// Full Unicode (surrogate pairs included), ASCII, and lengths around the one-byte length edge (63/64 bytes).
-const text = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 80 }),
-  fc.string({ maxLength: 130 }),
-  fc.integer({ min: 60, max: 70 }).map((n) => 'a'.repeat(n)),
-);
-const optional = fc.oneof(fc.constant(null), text);
 const event: fc.Arbitrary<SignupEvent> = fc.record({
   eventId: text,
   userId: text,

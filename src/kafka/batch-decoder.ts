@@ -28,15 +28,11 @@ import {
   addInteger,
   type BatchContext,
   type DecodedRecord,
-  type HeaderCaps,
-  type HeaderOverflow,
-  LOG_APPEND_TIME,
   Reader,
   type Headers as RecordHeaders,
-  readRecord,
-  readRecords,
   Truncated,
-} from './record-reader.js';
+} from './record-cursor.js';
+import { type HeaderCaps, type HeaderOverflow, LOG_APPEND_TIME, readRecord, readRecords } from './record-reader.js';
 
 const require = createRequire(import.meta.url);
 
@@ -277,4 +273,5 @@ export function kafkajsBatchDecoder(): (decoder: unknown) => Promise<{ records: 
     else delete require.cache[recordPath];
   }
 }
-export type { DecodedRecord, HeaderOverflow } from './record-reader.js';
+export type { DecodedRecord } from './record-cursor.js';
+export type { HeaderOverflow } from './record-reader.js';

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,11 +90,15 @@ export interface Launched {
 function watch(children: ChildProcess[]): Launched {
   let tail = '';
   let anyExited = false;
+  // For a diagnosis, e.g. a contender's own log: BENCH_CHILD_STDERR=/tmp/log.txt with
+  // `--set LOG_LEVEL=debug --set KAFKAJS_LOG_LEVEL=debug` (ours logs to stderr; appended).
+  const errOut = process.env.BENCH_CHILD_STDERR ? openSync(process.env.BENCH_CHILD_STDERR, 'a') : undefined;
   const exits = children.map(
     (c) =>
       new Promise<void>((resolve) => {
         c.stderr?.on('data', (d: Buffer) => {
           tail = (tail + d.toString('utf8')).slice(-4000);
+          if (errOut !== undefined) writeSync(errOut, d);
         });
         c.once('exit', () => {
           anyExited = true;

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +112,11 @@ function watch(children: ChildProcess[]): Launched {
       }),
   );
   const exited = Promise.all(exits).then(() => {});
+  // Closed once every child's stderr has closed ('close' comes after its last 'data').
+  if (errOut !== undefined)
+    void Promise.all(children.map((c) => new Promise((resolve) => c.once('close', resolve)))).then(() =>
+      closeSync(errOut),
+    );
   return {
     pids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
     exited,

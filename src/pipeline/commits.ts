@@ -90,6 +90,7 @@ export function transactionCommitted(
 export class OffsetCommitter {
   private running: Promise<void> | undefined;
   private again = false;
+  private soon = false;
 
   constructor(
     private readonly table: PartitionTable,
@@ -107,6 +108,20 @@ export class OffsetCommitter {
     }
     if (!this.groupSettled()) return Promise.resolve();
     return this.run();
+  }
+
+  /**
+   * A commit once the code running now is done. A produce acknowledgement settles its
+   * records one after another in one go, and the first partition to want a commit would
+   * otherwise commit alone, the others following in a second commit right after.
+   */
+  commitSoon(): void {
+    if (this.soon) return;
+    this.soon = true;
+    queueMicrotask(() => {
+      this.soon = false;
+      void this.commit();
+    });
   }
 
   /**

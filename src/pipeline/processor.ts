@@ -157,7 +157,7 @@ export class Processor {
     // Exactly-once marked it done when it joined its transaction.
     if (this.committer && !st.revoked) {
       st.tracker.markDone(task.offset);
-      if (this.table.wantsCommit(st)) void this.committer.commit();
+      if (this.table.wantsCommit(st)) this.committer.commitSoon();
     }
     this.taskEnded(task);
   }

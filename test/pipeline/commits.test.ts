@@ -75,6 +75,22 @@ describe('OffsetCommitter', () => {
     expect(committed).toEqual([1, 2]);
   });
 
+  it('commitSoon: partitions acknowledged in one go share one commit, not one each', async () => {
+    const t = newTable();
+    const parts = [0, 1, 2].map((p) => t.get('in', p));
+    const { sent, send } = manualSend();
+    const c = new OffsetCommitter(t, send, () => true, {}, log);
+    // One produce acknowledgement settling records of three partitions, each asking for a commit.
+    for (const st of parts) {
+      st.tracker.dispatch(0);
+      st.tracker.markDone(0);
+      c.commitSoon();
+    }
+    expect(sent).toEqual([]); // not before the acknowledgement is fully applied
+    await Promise.resolve();
+    expect(sent).toEqual([[0, 1, 2].map((partition) => ({ topic: 'in', partition, offset: '1' }))]);
+  });
+
   it('does not commit while the group is not settled, but the final commit does, after the one in flight', async () => {
     const t = newTable();
     const st = t.get('in', 0);

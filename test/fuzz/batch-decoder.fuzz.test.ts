@@ -13,8 +13,8 @@ import { decodeRecordBatch, setDecoderLimits, undecodableBatch } from '../../src
 import { CODECS, registerCompressionCodecs } from '../../src/kafka/compression.js';
 import { encodeRecord, type RecordInput } from '../../src/kafka/record-encoder.js';
 import { decodeSignup } from '../../src/pipeline/decode.js';
-import { batchBytesOf, MessageSizeGuard } from '../../src/pipeline/publish/batch-publisher.js';
 import { recordBytes } from '../../src/pipeline/publish/batcher.js';
+import { batchBytesOf, MessageSizeGuard } from '../../src/pipeline/publish/message-size.js';
 import { deadLetterRecord } from '../../src/pipeline/records.js';
 
 const guard = new MessageSizeGuard('signups.dlq', {});

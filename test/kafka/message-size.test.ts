@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from '../../src/contract/headers.js';
-import {
-  batchBytesOf,
-  isTooLarge,
-  MessageSizeGuard,
-  type OutgoingRecord,
-} from '../../src/pipeline/publish/batch-publisher.js';
+import type { OutgoingRecord } from '../../src/pipeline/publish/batch-publisher.js';
+import { batchBytesOf, isTooLarge, MessageSizeGuard } from '../../src/pipeline/publish/message-size.js';
 
 const source = { topic: 'signups', partition: 2, offset: '77' };
 

@@ -9,8 +9,8 @@ import {
   validationResultType,
 } from '../../src/contract/schemas.js';
 import { ProcessorError } from '../../src/errors.js';
-import { batchBytesOf } from '../../src/pipeline/publish/batch-publisher.js';
 import { MAX_REQUEST_BYTES, recordBytes } from '../../src/pipeline/publish/batcher.js';
+import { batchBytesOf } from '../../src/pipeline/publish/message-size.js';
 import { deadLetterRecord, resultHeaders, retryStateOf } from '../../src/pipeline/records.js';
 
 const src = { topic: 'signups', partition: 2, offset: '17' };

@@ -9,14 +9,9 @@ import {
   setTransactionalMember,
 } from '../../kafka/group-fencing.js';
 import type { Logger } from '../../telemetry/logger.js';
-import {
-  acknowledgedPartitions,
-  MessageSizeGuard,
-  type OutgoingRecord,
-  PartitionAssigner,
-  partitionId,
-} from './batch-publisher.js';
+import { acknowledgedPartitions, type OutgoingRecord, PartitionAssigner, partitionId } from './batch-publisher.js';
 import { batchLength, LingerBatcher, type Queued } from './batcher.js';
+import { MessageSizeGuard } from './message-size.js';
 import { commitRetryKind, MissingAcknowledgement, retryKind } from './transaction-errors.js';
 
 export { commitRetryKind, retryKind };

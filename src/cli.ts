@@ -5,6 +5,7 @@ import { closest, commandHelp, globalUsage, NAME, parseCommandArgs, UsageError }
 import { unknownEnvWarnings } from './config.js';
 import { codeOf, isOperationalCode, OPERATIONAL_ERRORS } from './errors.js';
 import { installRequestQueueTimer } from './kafka/request-queue.js';
+import { flushLogs } from './telemetry/logger.js';
 import { PROCESSOR_VERSION } from './version.js';
 
 const GLOBAL_USAGE = globalUsage(COMMANDS);
@@ -60,6 +61,7 @@ function report(err: unknown): number {
   // A typo'd variable may be why the configuration or a topic name is wrong: say so next to it.
   if (code === 'CONFIG_INVALID' || code === 'TOPIC_MISSING') printEnvWarnings();
   const message = String((err as Error)?.message ?? err);
+  flushLogs();
   process.stderr.write(`${NAME}: ${code}: ${message}\n`);
   if (err instanceof UsageError) {
     const help = err.command ? `${NAME} ${err.command} --help` : `${NAME} --help`;

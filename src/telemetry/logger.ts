@@ -12,6 +12,8 @@ const REDACTED = '[redacted]';
 
 const DEBUG = 20;
 let clearAddresses = false;
+/** The buffered stderr destinations of the loggers made (JSON logs), for `flushLogs`. */
+const buffered = new Set<pino.DestinationStream & { flushSync(): void }>();
 
 /**
  * The one root logger; components take `logger.child({ component })`. Email addresses are
@@ -50,9 +52,30 @@ export function createLogger(
             translateTime: 'SYS:HH:MM:ss.l',
             ignore: 'pid,hostname,service',
           })
-        : pino.destination({ dest: 2, sync: false })),
+        : bufferedStderr()),
   );
   return logger;
+}
+
+function bufferedStderr(): pino.DestinationStream {
+  const stream = pino.destination({ dest: 2, sync: false });
+  buffered.add(stream);
+  return stream;
+}
+
+/**
+ * Writes out the log lines still buffered (JSON logs go to stderr through a buffer). The CLI
+ * calls it before its own error line: a line logged before the failure (a client's last
+ * retry) was otherwise written after it, at exit, so the error was not the last line.
+ */
+export function flushLogs(): void {
+  for (const stream of buffered) {
+    try {
+      stream.flushSync();
+    } catch {
+      // Not open yet, or stderr closed: nothing to write out, or nowhere to.
+    }
+  }
 }
 
 /** Turns on clear-text address fields in debug logs (LOG_ADDRESSES=true, for debugging only). */

@@ -68,6 +68,19 @@ describe('the CLI names the code of every error it stops on, and exits with that
     }
   });
 
+  it('run against brokers that cannot be reached: KAFKA_FAILED, exit 1, its line the last one', async () => {
+    // Nothing listens on port 1: KafkaJS retries the connection for about 30 s, logging each
+    // retry (JSON lines, written through a buffer), then the CLI stops on KAFKA_FAILED.
+    const r = await runCli(['run'], { env: { KAFKA_BROKERS: '127.0.0.1:1', CHECK_DNS: 'false' }, timeoutMs: 90_000 });
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(
+      lines.some((l) => l.includes('ECONNREFUSED 127.0.0.1:1') && l.startsWith('{')),
+      r.stderr,
+    ).toBe(true);
+    expect(lines.at(-1)).toMatch(/^email-flow-validator: KAFKA_FAILED: .*ECONNREFUSED 127\.0\.0\.1:1/);
+    expect(r.code).toBe(OPERATIONAL_ERRORS.KAFKA_FAILED.exit);
+  });
+
   it('run against a broker without its topics: TOPIC_MISSING, exit 2, nothing started', async () => {
     const prefix = uniqueName('cli-errors');
     const r = await runCli(['run'], {

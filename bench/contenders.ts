@@ -148,6 +148,8 @@ export function launchNode(args: string[], env: Record<string, string>): Launche
   const argv = at < 0 ? [...args, ...extra] : [...args.slice(0, at), ...extra, ...args.slice(at)];
   const out = process.env.BENCH_CHILD_STDOUT ? openSync(process.env.BENCH_CHILD_STDOUT, 'a') : 'ignore';
   const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', out, 'pipe'] });
+  // The child writes to its own copy of the descriptor: ours is not needed past the spawn.
+  if (typeof out === 'number') closeSync(out);
   return watch([child]);
 }
 

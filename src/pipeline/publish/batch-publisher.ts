@@ -57,29 +57,6 @@ export class PartitionAssigner {
   }
 }
 
-/**
- * Connects a producer and has it load the metadata of the output topics now (both
- * publishers). KafkaJS loads a topic's metadata on its first send to it, so the first results
- * of a start (and of each replaced producer) waited for a Metadata round trip; an empty
- * `sendBatch` makes it load them without sending a produce request (outside any transaction:
- * nothing is written). Failing to load them is not fatal: the first send loads them again,
- * with its retries.
- */
-export async function connectWithMetadata(
-  producer: Producer,
-  partitions: PartitionAssigner,
-  log: Logger,
-): Promise<void> {
-  await producer.connect();
-  const topics = partitions.topics();
-  if (topics.length === 0) return;
-  try {
-    await producer.sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'metadata of the output topics not loaded yet');
-  }
-}
-
 export interface PublisherOptions {
   batchSize: number;
   lingerMs: number;
@@ -168,7 +145,25 @@ export class BatchPublisher {
 
   /** Connects the producer; call it once the output topics are known (`setPartitionCounts`). */
   async connect(): Promise<void> {
-    await connectWithMetadata(this.producer, this.partitions, this.log);
+    await this.connectProducer(this.producer);
+  }
+
+  /**
+   * Connects a producer and has it load the output topics' metadata now. KafkaJS loads a
+   * topic's metadata on its first send to it, so the first results of a start (and of each
+   * replaced producer) waited for a Metadata round trip; an empty `sendBatch` makes it load
+   * them without sending a produce request. Failing to load them is not fatal: the first
+   * send loads them again, with its retries.
+   */
+  private async connectProducer(producer: Producer): Promise<void> {
+    await producer.connect();
+    const topics = this.partitions.topics();
+    if (topics.length === 0) return;
+    try {
+      await producer.sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'metadata of the output topics not loaded yet');
+    }
   }
 
   publish(record: OutgoingRecord): Promise<void> {
@@ -354,7 +349,7 @@ export class BatchPublisher {
     // The old one may hang on its dead connection: do not wait for it.
     void old.disconnect().catch(() => {});
     try {
-      await connectWithMetadata(this.producer, this.partitions, this.log);
+      await this.connectProducer(this.producer);
     } catch (err) {
       // The next attempt's send connects again (KafkaJS connects lazily); just report it.
       this.log.warn({ err: (err as Error).message }, 'new producer could not connect yet');

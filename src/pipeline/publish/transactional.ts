@@ -9,13 +9,7 @@ import {
   setTransactionalMember,
 } from '../../kafka/group-fencing.js';
 import type { Logger } from '../../telemetry/logger.js';
-import {
-  acknowledgedPartitions,
-  connectWithMetadata,
-  type OutgoingRecord,
-  PartitionAssigner,
-  partitionId,
-} from './batch-publisher.js';
+import { acknowledgedPartitions, type OutgoingRecord, PartitionAssigner, partitionId } from './batch-publisher.js';
 import { batchLength, LingerBatcher, type Queued } from './batcher.js';
 import { MessageSizeGuard } from './message-size.js';
 import { commitRetryKind, MissingAcknowledgement, retryKind } from './transaction-errors.js';
@@ -159,9 +153,8 @@ export class TransactionalPublisher<M> {
     this.sizes.setLimits(limits);
   }
 
-  /** Connects the producer; call it once the output topics are known (`setPartitionCounts`). */
   async connect(): Promise<void> {
-    await connectWithMetadata(this.producer, this.partitions, this.log);
+    await this.producer.connect();
   }
 
   /**
@@ -363,7 +356,7 @@ export class TransactionalPublisher<M> {
     const old = this.producer;
     this.producer = this.makeProducer();
     await old.disconnect().catch(() => {});
-    await connectWithMetadata(this.producer, this.partitions, this.log);
+    await this.producer.connect();
   }
 
   flush(): Promise<void> {

@@ -132,44 +132,6 @@ describe('TransactionalPublisher on a real broker', () => {
     await deleteTopics([topic]);
   });
 
-  it('loads the metadata of the output topics as it connects: its transactions make no Metadata request', async () => {
-    const topic = uniqueName('txn-warm');
-    await createTopics([topic], 2);
-    const requests: string[] = [];
-    let watching = false;
-    const make = transactionalProducer(uniqueName('txn'));
-    const publisher = new TransactionalPublisher<number>(
-      () => {
-        const p = make();
-        p.on(p.events.REQUEST, (e) => {
-          if (watching) requests.push(e.payload.apiName);
-        });
-        return p;
-      },
-      uniqueName('group'),
-      { batchSize: 10, lingerMs: 1, transactionalId: uniqueName('txn') },
-      {
-        prepare: (metas) => ({ decisions: metas.map((): Decision => 'send'), offsets: [] as ConsumedOffset[] }),
-        committed: () => {},
-      },
-      silent,
-    );
-    publisher.setPartitionCounts(new Map([[topic, 2]]));
-    await publisher.connect();
-    watching = true;
-    await publisher.publish(record(topic, 1), 1);
-    watching = false;
-    await publisher.close();
-    expect(requests).toContain('Produce');
-    expect(requests).toContain('EndTxn');
-    // KafkaJS alone would ask for the topic's metadata before the first produce request (a
-    // refused request's retry may refresh it later: not counted).
-    expect(requests.slice(0, requests.indexOf('Produce'))).not.toContain('Metadata');
-    const committed = await consumeRecords([topic], 1, 10_000, { readCommitted: true });
-    expect(committed.map((r) => r.message.value?.toString())).toEqual(['v1']);
-    await deleteTopics([topic]);
-  });
-
   it('holds a record until a transaction commits its offset, and drops those of a revoked partition', async () => {
     const topic = uniqueName('txn-hold');
     await createTopics([topic], 1);

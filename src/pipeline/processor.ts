@@ -208,6 +208,7 @@ export class Processor {
       if (st) st.highWatermark = Number(highWatermark);
       this.observer.lag?.(topic, partition, (st && partitionLag(st)) ?? Number(offsetLag));
     });
+    await this.publisher.connect();
     const out = this.config.topics;
     await learnOutputTopics(
       this.deps.kafka,
@@ -215,8 +216,6 @@ export class Processor {
       [out.valid, out.invalid, out.deadLetter, ...this.retryTopics],
       this.log,
     );
-    // After learning them: the publisher loads their metadata as it connects.
-    await this.publisher.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({
       // Retry topics are consumed by the same group: a retried event comes back here when due.

@@ -102,33 +102,4 @@ describe('publisher lanes', () => {
     if (records.length > keys * perKey)
       console.info(`${records.length - keys * perKey} duplicates after retries; topic holds ${await topicSize(topic)}`);
   });
-
-  it('loads the metadata of the output topics as it connects, so the first send makes no Metadata request', async () => {
-    const topic = uniqueName('warm');
-    topics.push(topic);
-    await createTopics([topic], 3);
-    const kafka = testKafka();
-    const requests: string[] = [];
-    let sending = false;
-    const publisher = new BatchPublisher(
-      () => {
-        const producer = kafka.producer(producerConfig({}));
-        producer.on(producer.events.REQUEST, (e) => {
-          if (sending) requests.push(e.payload.apiName);
-        });
-        return producer;
-      },
-      { batchSize: 10, lingerMs: 1 },
-      pino({ level: 'silent' }),
-    );
-    publisher.setPartitionCounts(new Map([[topic, 3]]));
-    await publisher.connect();
-    sending = true;
-    await publisher.publish({ topic, key: 'user-1', value: Buffer.from('first'), headers: {} });
-    sending = false;
-    await publisher.close();
-    // KafkaJS alone would ask for the topic's metadata here, before the produce request.
-    expect(requests).toEqual(['Produce']);
-    expect((await consumeRecords([topic], 1, 30_000)).map((r) => r.message.value?.toString())).toEqual(['first']);
-  });
 });

@@ -43,11 +43,6 @@ export class PartitionAssigner {
     return this.partitionCounts.has(topic);
   }
 
-  /** The topics whose partition counts are known. */
-  topics(): string[] {
-    return [...this.partitionCounts.keys()];
-  }
-
   partitionOf(record: OutgoingRecord): number {
     const n = this.partitionCounts.get(record.topic);
     if (!n) throw new Error(`no partition count known for topic ${record.topic}`);
@@ -143,27 +138,8 @@ export class BatchPublisher {
     this.sizes.setLimits(limits);
   }
 
-  /** Connects the producer; call it once the output topics are known (`setPartitionCounts`). */
   async connect(): Promise<void> {
-    await this.connectProducer(this.producer);
-  }
-
-  /**
-   * Connects a producer and has it load the output topics' metadata now. KafkaJS loads a
-   * topic's metadata on its first send to it, so the first results of a start (and of each
-   * replaced producer) waited for a Metadata round trip; an empty `sendBatch` makes it load
-   * them without sending a produce request. Failing to load them is not fatal: the first
-   * send loads them again, with its retries.
-   */
-  private async connectProducer(producer: Producer): Promise<void> {
-    await producer.connect();
-    const topics = this.partitions.topics();
-    if (topics.length === 0) return;
-    try {
-      await producer.sendBatch({ topicMessages: topics.map((topic) => ({ topic, messages: [] })), acks: -1 });
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'metadata of the output topics not loaded yet');
-    }
+    await this.producer.connect();
   }
 
   publish(record: OutgoingRecord): Promise<void> {
@@ -349,7 +325,7 @@ export class BatchPublisher {
     // The old one may hang on its dead connection: do not wait for it.
     void old.disconnect().catch(() => {});
     try {
-      await this.connectProducer(this.producer);
+      await this.producer.connect();
     } catch (err) {
       // The next attempt's send connects again (KafkaJS connects lazily); just report it.
       this.log.warn({ err: (err as Error).message }, 'new producer could not connect yet');
